@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+// Hometown: a live-stream commerce session server.
+// No Swift package dependencies by design: C libraries come in through system library targets
+// (OpenSSL) and our own small C target for the Linux calls Glibc does not expose (epoll & co).
+import PackageDescription
+
+let package = Package(
+    name: "Hometown",
+    products: [
+        .executable(name: "hometown", targets: ["Hometown"]),
+        .executable(name: "hometown-load", targets: ["HometownLoad"]),
+        .library(name: "WebSocket", targets: ["WebSocket"]),
+        .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "CLinux"),
+        // Sans-IO RFC 6455: HTTP upgrade head, handshake, frames, UTF-8, close codes. Never touches a socket.
+        .target(name: "WebSocket", dependencies: ["COpenSSL"]),
+        // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
+        .target(name: "Transport", dependencies: ["CLinux"]),
+        // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
+        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON"]),
+        // A strict JSON parser and a streaming writer: config files now, the room wire codec next.
+        .target(name: "JSON"),
+        // A small blocking WebSocket client (tests, the load tool's skeleton).
+        .target(name: "WebSocketClient", dependencies: ["WebSocket"]),
+        .executableTarget(name: "Hometown", dependencies: ["Gateway"]),
+        .executableTarget(
+            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient"],
+            path: "LoadTests/HometownLoad"),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "WebSocket", "WebSocketClient", "Transport"]),
+    ],
+    // The event loops confine state to their own thread by construction; Swift 6's checker cannot see
+    // epoll thread ownership, so we use the Swift 5 language mode and spell confinement out in comments.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,121 @@
+/// `hometown` command-line parsing, kept out of `main.swift` so tests can drive it.
+public struct CommandLineOptions: Equatable {
+    public enum Command: Equatable {
+        case serve
+        case help
+    }
+
+    public var command: Command = .serve
+    public var configFile: String?
+    /// Flag overrides, applied after the config file and the environment.
+    public var host: String?
+    public var port: UInt16?
+    public var dataDirectory: String?
+    public var loops: Int?
+    public var enableBench = false
+    public var logLevel: Log.Level?
+
+    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
+        public let message: String
+        public var description: String { self.message }
+    }
+
+    public static let usage = """
+        usage: hometown [serve] [options]
+               hometown --help
+
+        commands:
+          serve                 run the server (the default)
+
+        options:
+          --config FILE         JSON config file (see Config/hometown.json for every key)
+          --host HOST           address to listen on (default 127.0.0.1)
+          --port PORT           port to listen on (default 8080; 0 picks a free one)
+          --data DIR            data directory (default ./data)
+          --loops N             event loops; 0 = one per core (default 0)
+          --enable-bench        turn on GET /bench/{channel}, the raw fan-out benchmark
+          --log-level LEVEL     debug, info, warn or error (default info)
+          -h, --help            show this text
+
+        environment (overridden by flags): HOMETOWN_HOST, HOMETOWN_PORT, HOMETOWN_DATA,
+          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL
+        """
+
+    public init() {}
+
+    public static func parse(_ arguments: [String]) throws -> CommandLineOptions {
+        var options = CommandLineOptions()
+        var rest = arguments[...]
+        if let first = rest.first, !first.hasPrefix("-") {
+            guard first == "serve" else { throw Error(message: "unknown command '\(first)'\n\n\(usage)") }
+            rest = rest.dropFirst()
+        }
+        func value(_ flag: String) throws -> String {
+            guard let next = rest.first else { throw Error(message: "\(flag) needs a value") }
+            rest = rest.dropFirst()
+            return next
+        }
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            switch argument {
+            case "-h", "--help": options.command = .help
+            case "--config": options.configFile = try value(argument)
+            case "--host": options.host = try value(argument)
+            case "--port":
+                let text = try value(argument)
+                guard let port = UInt16(text) else { throw Error(message: "--port: '\(text)' is not a port number") }
+                options.port = port
+            case "--data": options.dataDirectory = try value(argument)
+            case "--loops":
+                let text = try value(argument)
+                guard let loops = Int(text), loops >= 0, loops <= 256 else {
+                    throw Error(message: "--loops: '\(text)' is not a number from 0 to 256")
+                }
+                options.loops = loops
+            case "--enable-bench": options.enableBench = true
+            case "--log-level":
+                let text = try value(argument)
+                guard let level = Log.Level(name: text) else {
+                    throw Error(message: "--log-level: '\(text)' is not one of debug, info, warn, error")
+                }
+                options.logLevel = level
+            default:
+                throw Error(message: "unknown option '\(argument)'\n\n\(usage)")
+            }
+        }
+        return options
+    }
+
+    /// Applies environment variables, then these flags, on top of `config`.
+    public func apply(to config: ServerConfiguration, environment: [String: String]) throws -> ServerConfiguration {
+        var config = config
+        if let host = environment["HOMETOWN_HOST"] { config.host = host }
+        if let text = environment["HOMETOWN_PORT"] {
+            guard let port = UInt16(text) else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_PORT", problem: "'\(text)' is not a port number")
+            }
+            config.port = port
+        }
+        if let data = environment["HOMETOWN_DATA"] { config.dataDirectory = data }
+        if let text = environment["HOMETOWN_LOOPS"] {
+            guard let loops = Int(text), loops >= 0, loops <= 256 else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_LOOPS", problem: "'\(text)' is not a number from 0 to 256")
+            }
+            config.loops = loops
+        }
+        if let text = environment["HOMETOWN_LOG_LEVEL"] {
+            guard let level = Log.Level(name: text) else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_LOG_LEVEL", problem: "'\(text)' is not one of debug, info, warn, error")
+            }
+            config.logLevel = level
+        }
+        if let host = self.host { config.host = host }
+        if let port = self.port { config.port = port }
+        if let data = self.dataDirectory { config.dataDirectory = data }
+        if let loops = self.loops { config.loops = loops }
+        if self.enableBench { config.bench.enabled = true }
+        if let level = self.logLevel { config.logLevel = level }
+        try ConfigurationLoader.validate(config)
+        return config
+    }
+}

@@ -1,0 +1,146 @@
+import JSON
+
+/// Reads `ServerConfiguration` from a JSON file, then `HOMETOWN_*` environment variables, then
+/// command-line flags, each overriding the last. Refuses unknown keys, wrong types and impossible
+/// values, always naming the key, so a typo stops startup instead of being silently ignored.
+///
+/// Keys starting with `//` are comments (JSON has none), which lets `Config/hometown.json`
+/// document every setting next to its default.
+public enum ConfigurationLoader {
+    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
+        public let key: String
+        public let problem: String
+        public var description: String { "config error: \(self.key): \(self.problem)" }
+
+        public init(key: String, problem: String) {
+            self.key = key
+            self.problem = problem
+        }
+    }
+
+    /// Parses a config file's contents into `base`.
+    public static func apply(json data: [UInt8], to base: ServerConfiguration) throws -> ServerConfiguration {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(data)
+        } catch {
+            throw Error(key: "(file)", problem: "not valid JSON: \(error)")
+        }
+        guard case .object(let object) = root else { throw Error(key: "(file)", problem: "top level must be an object") }
+        var config = base
+        var reader = ObjectReader(object, path: "")
+        try reader.string("host") { config.host = $0 }
+        try reader.int("port", in: 0...65535) { config.port = UInt16($0) }
+        try reader.string("data") { config.dataDirectory = $0 }
+        try reader.int("loops", in: 0...256) { config.loops = $0 }
+        try reader.string("log_level") { value in
+            guard let level = Log.Level(name: value) else {
+                throw Error(key: "log_level", problem: "must be one of debug, info, warn, error")
+            }
+            config.logLevel = level
+        }
+        try reader.object("websocket") { ws in
+            try ws.int("max_frame_size", in: 126...(1 << 30)) { config.webSocket.maxFrameSize = $0 }
+            try ws.int("max_message_size", in: 126...(1 << 30)) { config.webSocket.maxMessageSize = $0 }
+            try ws.int("max_handshake_size", in: 256...(1 << 20)) { config.webSocket.maxHandshakeSize = $0 }
+            try ws.seconds("handshake_timeout") { config.webSocket.handshakeTimeout = $0 }
+            try ws.seconds("ping_interval") { config.webSocket.pingInterval = $0 }
+            try ws.seconds("idle_timeout") { config.webSocket.idleTimeout = $0 }
+            try ws.seconds("close_timeout") { config.webSocket.closeTimeout = $0 }
+        }
+        try reader.object("outbound") { out in
+            try out.int("low_water", in: 0...(1 << 30)) { config.outbound.lowWater = $0 }
+            try out.int("high_water", in: 1...(1 << 30)) { config.outbound.highWater = $0 }
+            try out.int("hard_limit", in: 1...(1 << 31)) { config.outbound.hardLimit = $0 }
+        }
+        try reader.object("echo") { echo in
+            try echo.bool("enabled") { config.echo.enabled = $0 }
+            try echo.int("max_message_size", in: 126...(1 << 30)) { config.echo.maxMessageSize = $0 }
+        }
+        try reader.object("bench") { bench in
+            try bench.bool("enabled") { config.bench.enabled = $0 }
+        }
+        try reader.finish()
+        try validate(config)
+        return config
+    }
+
+    /// Cross-key checks that no single key can make.
+    public static func validate(_ config: ServerConfiguration) throws {
+        let out = config.outbound
+        if out.lowWater > out.highWater {
+            throw Error(key: "outbound.low_water", problem: "must not exceed outbound.high_water (\(out.highWater))")
+        }
+        if out.highWater > out.hardLimit {
+            throw Error(key: "outbound.high_water", problem: "must not exceed outbound.hard_limit (\(out.hardLimit))")
+        }
+        if config.webSocket.idleTimeout <= config.webSocket.pingInterval {
+            throw Error(key: "websocket.idle_timeout", problem: "must be longer than websocket.ping_interval")
+        }
+    }
+
+    /// Walks one JSON object, remembering which keys were read so `finish` can reject the rest.
+    struct ObjectReader {
+        let fields: [(key: String, value: JSONValue)]
+        let path: String
+        var seen: Set<String> = []
+
+        init(_ fields: [(key: String, value: JSONValue)], path: String) {
+            self.fields = fields
+            self.path = path
+        }
+
+        func name(_ key: String) -> String { self.path.isEmpty ? key : "\(self.path).\(key)" }
+
+        mutating func value(_ key: String) -> JSONValue? {
+            self.seen.insert(key)
+            return self.fields.last(where: { $0.key == key })?.value
+        }
+
+        mutating func string(_ key: String, _ set: (String) throws -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let value = raw.stringValue else { throw Error(key: self.name(key), problem: "must be a string, not \(raw.typeName)") }
+            try set(value)
+        }
+
+        mutating func bool(_ key: String, _ set: (Bool) -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let value = raw.boolValue else { throw Error(key: self.name(key), problem: "must be true or false, not \(raw.typeName)") }
+            set(value)
+        }
+
+        mutating func int(_ key: String, in range: ClosedRange<Int>, _ set: (Int) -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let value = raw.intValue else { throw Error(key: self.name(key), problem: "must be an integer, not \(raw.typeName)") }
+            guard value >= range.lowerBound && value <= range.upperBound else {
+                throw Error(key: self.name(key), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+            set(Int(value))
+        }
+
+        mutating func seconds(_ key: String, _ set: (Double) -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let value = raw.doubleValue else {
+                throw Error(key: self.name(key), problem: "must be a number of seconds, not \(raw.typeName)")
+            }
+            guard value > 0, value <= 86_400 else {
+                throw Error(key: self.name(key), problem: "must be more than 0 and at most 86400 seconds, got \(value)")
+            }
+            set(value)
+        }
+
+        mutating func object(_ key: String, _ body: (inout ObjectReader) throws -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let fields = raw.objectFields else { throw Error(key: self.name(key), problem: "must be an object, not \(raw.typeName)") }
+            var reader = ObjectReader(fields, path: self.name(key))
+            try body(&reader)
+            try reader.finish()
+        }
+
+        func finish() throws {
+            for field in self.fields where !self.seen.contains(field.key) && !field.key.hasPrefix("//") {
+                throw Error(key: self.name(field.key), problem: "unknown key")
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import WebSocket
+
+/// Where a request goes, decided from the request head alone.
+public enum Route: Equatable {
+    case healthz
+    case echo
+    case bench(channel: String)
+    case notFound
+
+    /// Channel and room names: short `[A-Za-z0-9_-]` words, so a name is safe in logs and URLs.
+    public static func isValidName(_ name: Substring) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+    }
+
+    public static func resolve(_ head: HTTPRequestHead, config: ServerConfiguration) -> Route {
+        let path = head.path
+        if path == "/healthz" { return .healthz }
+        if path == "/echo" && config.echo.enabled { return .echo }
+        if config.bench.enabled && path.hasPrefix("/bench/") {
+            let channel = path.dropFirst("/bench/".count)
+            if isValidName(channel) { return .bench(channel: String(channel)) }
+        }
+        return .notFound
+    }
+}

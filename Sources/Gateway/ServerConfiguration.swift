@@ -1,0 +1,71 @@
+import Transport
+
+/// Everything the server can be told, as plain values with working defaults: with no config file
+/// at all Hometown listens on 127.0.0.1:8080 with the echo endpoint on.
+public struct ServerConfiguration: Equatable, Sendable {
+    public var host = "127.0.0.1"
+    public var port: UInt16 = 8080
+    /// Where durable state lives (orders journal, later issues).
+    public var dataDirectory = "./data"
+    /// Event loops (threads); 0 means one per core.
+    public var loops = 0
+    public var logLevel = Log.Level.info
+    public var webSocket = WebSocketSettings()
+    public var outbound = OutboundSettings()
+    public var echo = EchoSettings()
+    public var bench = BenchSettings()
+
+    public init() {}
+
+    public struct WebSocketSettings: Equatable, Sendable {
+        /// Largest frame a live-room client may send: room messages are small JSON.
+        public var maxFrameSize = 16 * 1024
+        /// Largest reassembled message on live endpoints. Raising it lets one client make the
+        /// server hold that much per connection.
+        public var maxMessageSize = 16 * 1024
+        /// Largest HTTP request head before the upgrade (431 beyond); small, as nobody is
+        /// authenticated yet.
+        public var maxHandshakeSize = 8 * 1024
+        /// Seconds a client gets to send a complete request head (slowloris defence).
+        public var handshakeTimeout = 10.0
+        /// Seconds without any inbound byte before the server sends a ping.
+        public var pingInterval = 30.0
+        /// Seconds without any inbound byte (pongs count) before the connection is closed.
+        public var idleTimeout = 120.0
+        /// Seconds to finish a close handshake before the socket is dropped.
+        public var closeTimeout = 5.0
+    }
+
+    public struct OutboundSettings: Equatable, Sendable {
+        public var lowWater = 32 * 1024
+        public var highWater = 64 * 1024
+        public var hardLimit = 1 << 20
+
+        public var limits: OutboundLimits {
+            OutboundLimits(lowWaterMark: self.lowWater, highWaterMark: self.highWater, hardLimit: self.hardLimit)
+        }
+    }
+
+    public struct EchoSettings: Equatable, Sendable {
+        /// `GET /echo`, the conformance-suite target.
+        public var enabled = true
+        /// Autobahn's 9.* cases send messages of up to 16 MiB.
+        public var maxMessageSize = 16 * 1024 * 1024
+    }
+
+    public struct BenchSettings: Equatable, Sendable {
+        /// `GET /bench/{channel}`: raw fan-out, every message to every connection on the channel.
+        public var enabled = false
+    }
+
+    /// Resolved event-loop count.
+    public var loopCount: Int {
+        if self.loops > 0 { return self.loops }
+        return max(1, Int(sysconfCores()))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func sysconfCores() -> Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
+#endif

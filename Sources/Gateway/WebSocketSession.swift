@@ -1,0 +1,217 @@
+import Transport
+import WebSocket
+
+/// One client connection through its life: the HTTP head, the upgrade, then WebSocket frames in
+/// and messages out. The fixed sequence bytes → parser → reader → endpoint, with no pipeline.
+///
+/// Loop-confined, like its `Connection`.
+public final class WebSocketSession: ConnectionHandler {
+    enum Phase {
+        case awaitingHead(HTTPHeadParser)
+        case open(WebSocketReader)
+        /// We sent a close frame (or a final HTTP answer); input is ignored.
+        case closing
+    }
+
+    let connection: Connection
+    let server: HometownServer
+    private var phase: Phase
+    private var route: Route = .notFound
+    private let openedAt: UInt64
+    private var pingSent = false
+    private var closeRequested = false
+    /// Position in the bench channel's subscriber arrays, -1 when not subscribed.
+    var benchSlot = -1
+
+    init(connection: Connection, server: HometownServer) {
+        self.connection = connection
+        self.server = server
+        self.phase = .awaitingHead(HTTPHeadParser(maxHeadSize: server.config.webSocket.maxHandshakeSize))
+        self.openedAt = connection.loop.now
+    }
+
+    // MARK: - ConnectionHandler
+
+    public func connectionReceived(_ connection: Connection, bytes: UnsafeMutableRawBufferPointer) {
+        var offset = 0
+        if case .awaitingHead(var parser) = self.phase {
+            // Release the parser's copy while we work on it (no copy-on-write of its buffer).
+            self.phase = .closing
+            do {
+                switch try parser.feed(UnsafeRawBufferPointer(bytes)) {
+                case .needMoreData:
+                    self.phase = .awaitingHead(parser)
+                    return
+                case .head(let head, let consumed):
+                    offset = consumed
+                    self.handle(head)
+                }
+            } catch {
+                self.respond(WebSocketHandshake.Rejection(status: error.status, message: "bad request head").response)
+                return
+            }
+        }
+        guard case .open(var reader) = self.phase else { return }
+        // Take the reader out of the enum while it works: mutating it in place would copy its
+        // message buffer on every call.
+        self.phase = .closing
+        if self.process(bytes, from: offset, with: &reader) {
+            self.phase = .open(reader)
+        }
+    }
+
+    /// Runs the reader over `bytes` and acts on each result. Returns false once the session is
+    /// closing (protocol error, close frame, or an endpoint's decision).
+    private func process(_ bytes: UnsafeMutableRawBufferPointer, from start: Int, with reader: inout WebSocketReader) -> Bool {
+        var offset = start
+        while true {
+            let action: WebSocketReader.Action
+            do {
+                action = try reader.next(bytes, offset: &offset)
+            } catch {
+                self.fail(error)
+                return false
+            }
+            switch action {
+            case .needMoreData:
+                return true
+            case .message(let message):
+                self.received(message)
+            case .ping(let payload):
+                self.connection.enqueue(ServerFrame.make(.pong, payload: payload))
+            case .pong:
+                self.pingSent = false
+            case .close(let code, _):
+                // §5.5.1: answer a close with a close, echoing the code; then the server closes TCP.
+                let reply = code.map { WebSocketFrameEncoder.closePayload(code: $0) } ?? []
+                self.connection.enqueue(ServerFrame.make(.close, payload: reply))
+                self.closeAfterFlush()
+                return false
+            }
+            if self.closeRequested { return false }
+        }
+    }
+
+    public func connectionOverflowed(_ connection: Connection) {
+        // Slow consumer: drop what it has not started receiving, tell it why, and let go.
+        connection.discardQueued()
+        connection.enqueue(ServerFrame.close(.slowConsumer, reason: "slow consumer"), force: true)
+        self.server.counters.slowConsumerDisconnects.increment()
+        Log.debug("slow consumer", ["peer": Socket.format(ipv4: connection.peerIPv4)])
+        self.closeAfterFlush()
+    }
+
+    public func connectionTick(_ connection: Connection, now: UInt64) {
+        let settings = self.server.config.webSocket
+        switch self.phase {
+        case .awaitingHead:
+            if now &- self.openedAt > nanoseconds(settings.handshakeTimeout) {
+                // Slowloris: a client that cannot send a few hundred bytes in time gets no answer.
+                connection.abort()
+            }
+        case .open:
+            let quiet = now &- connection.lastReadAt
+            if quiet > nanoseconds(settings.idleTimeout) {
+                connection.enqueue(ServerFrame.close(.idleTimeout, reason: "idle timeout"), force: true)
+                self.closeAfterFlush()
+            } else if quiet > nanoseconds(settings.pingInterval) && !self.pingSent {
+                self.pingSent = true
+                connection.enqueue(ServerFrame.make(.ping, payload: []))
+            }
+        case .closing:
+            break
+        }
+    }
+
+    public func connectionClosed(_ connection: Connection) {
+        if case .bench(let channel) = self.route {
+            self.server.benchHub.unsubscribe(self, channel: channel)
+        }
+        self.phase = .closing
+    }
+
+    // MARK: - Upgrade
+
+    private func handle(_ head: HTTPRequestHead) {
+        let route = Route.resolve(head, config: self.server.config)
+        switch route {
+        case .healthz:
+            self.respond(.text(.ok, "ok\n"))
+            return
+        case .notFound:
+            self.respond(.text(.notFound, "not found\n"))
+            return
+        case .echo, .bench:
+            break
+        }
+        let accept: String
+        switch WebSocketHandshake.validate(head) {
+        case .failure(let rejection):
+            self.respond(rejection.response)
+            return
+        case .success(let value):
+            accept = value
+        }
+        self.route = route
+        let config = self.server.config
+        let reader: WebSocketReader
+        switch route {
+        case .echo:
+            let maxMessage = config.echo.maxMessageSize
+            reader = WebSocketReader(role: .server, maxFrameSize: maxMessage, maxMessageSize: maxMessage)
+            // An echo of a maximal message must fit, or a well-behaved client would be cut off.
+            let limits = config.outbound
+            self.connection.limits = OutboundLimits(
+                lowWaterMark: limits.lowWater, highWaterMark: limits.highWater,
+                hardLimit: max(limits.hardLimit, 2 * maxMessage + limits.highWater))
+        default:
+            reader = WebSocketReader(
+                role: .server, maxFrameSize: config.webSocket.maxFrameSize,
+                maxMessageSize: config.webSocket.maxMessageSize)
+        }
+        self.connection.enqueue(WebSocketHandshake.acceptResponse(acceptValue: accept).serialized())
+        self.phase = .open(reader)
+        if case .bench(let channel) = route {
+            self.server.benchHub.subscribe(self, channel: channel)
+        }
+    }
+
+    /// A final plain-HTTP answer; the connection closes after it.
+    private func respond(_ response: HTTPResponse) {
+        self.connection.enqueue(response.serialized())
+        self.closeAfterFlush()
+    }
+
+    // MARK: - Messages
+
+    private func received(_ message: WebSocketMessage) {
+        switch self.route {
+        case .echo:
+            self.connection.enqueue(ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload))
+        case .bench(let channel):
+            let frame = ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload)
+            self.server.benchHub.publish(frame, channel: channel, from: self.connection.loop)
+        case .healthz, .notFound:
+            break
+        }
+    }
+
+    /// §7.1.7: fail the connection with the code the RFC prescribes, then ignore further input.
+    private func fail(_ error: WebSocketProtocolError) {
+        self.server.counters.protocolErrors.increment()
+        Log.debug("protocol error", ["error": error, "code": error.closeCode])
+        self.connection.enqueue(ServerFrame.close(error.closeCode))
+        self.closeAfterFlush()
+    }
+
+    private func closeAfterFlush() {
+        self.phase = .closing
+        self.closeRequested = true
+        self.connection.closeAfterFlush(timeout: nanoseconds(self.server.config.webSocket.closeTimeout))
+    }
+}
+
+func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1_000_000_000) }
+
+@available(*, unavailable)
+extension WebSocketSession: Sendable {}

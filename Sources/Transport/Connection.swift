@@ -1,0 +1,120 @@
+import CLinux
+import Glibc
+
+/// One accepted TCP connection, owned by one event loop: its socket, its bounded outbound queue
+/// and its place in the loop's flush and close lists.
+///
+/// Loop-confined: every method must be called on `loop`'s thread (use `loop.execute` from others).
+public final class Connection {
+    public enum State: Equatable {
+        case open
+        /// Writing what is queued, then half-closing; input is discarded meanwhile.
+        case closingAfterFlush(deadline: UInt64)
+        /// Our FIN is sent; reading and discarding until the peer's FIN or the deadline, so the
+        /// kernel never answers unread data with a reset that could destroy our close frame.
+        case draining(deadline: UInt64)
+        case closed
+    }
+
+    public let fd: Int32
+    /// Distinguishes this connection from an earlier one that had the same fd (stale epoll events).
+    let generation: UInt32
+    public unowned let loop: EventLoop
+    public var handler: (any ConnectionHandler)?
+    public var limits: OutboundLimits
+    /// IPv4 peer address in host order (0 for other families), for per-IP limits and logs.
+    public let peerIPv4: UInt32
+    public internal(set) var state: State = .open
+    /// Loop time of the last bytes received; handlers use it for idle timeouts.
+    public internal(set) var lastReadAt: UInt64
+    /// Droppable messages dropped because this peer was behind.
+    public internal(set) var droppedMessages = 0
+
+    var queue = OutboundQueue()
+    var inFlushList = false
+    var inCloseList = false
+    var registeredEvents: UInt32 = 0
+    /// Added to epoll (interest may be empty while paused, so `registeredEvents` cannot tell).
+    var isRegistered = false
+    /// Reading is paused while the queue is above the high-water mark.
+    var readPaused = false
+
+    init(fd: Int32, generation: UInt32, loop: EventLoop, peerIPv4: UInt32, limits: OutboundLimits, now: UInt64) {
+        self.fd = fd
+        self.generation = generation
+        self.loop = loop
+        self.peerIPv4 = peerIPv4
+        self.limits = limits
+        self.lastReadAt = now
+    }
+
+    public var isOpen: Bool { self.state == .open }
+    public var queuedBytes: Int { self.queue.queuedBytes }
+
+    /// Queues `bytes` for writing at the end of this loop iteration.
+    ///
+    /// - Parameters:
+    ///   - droppable: the message may be skipped when the peer is behind (above the high-water mark).
+    ///   - force: bypass the hard limit; for the one close frame that ends an overflowed connection.
+    /// - Returns: false if the bytes were not queued (dropped, overflowed, or not open).
+    @discardableResult
+    @inline(__always)
+    public func enqueue(_ bytes: SharedBytes, droppable: Bool = false, force: Bool = false) -> Bool {
+        guard self.state == .open || force else { return false }
+        let queued = self.queue.queuedBytes
+        if queued > self.limits.highWaterMark {
+            if droppable {
+                self.droppedMessages += 1
+                return false
+            }
+            if queued + bytes.count > self.limits.hardLimit && !force {
+                self.handler?.connectionOverflowed(self)
+                return false
+            }
+        }
+        self.queue.append(bytes)
+        if !self.inFlushList {
+            self.inFlushList = true
+            self.loop.pendingFlush.append(self)
+        }
+        if self.queue.queuedBytes > self.limits.highWaterMark && !self.readPaused {
+            self.readPaused = true
+            self.loop.updateInterest(self)
+        }
+        return true
+    }
+
+    /// Queues a copy of `bytes` (for one-off replies).
+    @discardableResult
+    public func enqueue(_ bytes: [UInt8], force: Bool = false) -> Bool {
+        self.enqueue(SharedBytes(bytes), force: force)
+    }
+
+    /// Drops every queued message not yet started (a partially written one stays).
+    public func discardQueued() {
+        _ = self.queue.dropUnstarted()
+    }
+
+    /// Writes what is queued, then half-closes and waits (at most `timeout` ns in all) for the peer
+    /// to close. Input arriving meanwhile is discarded.
+    public func closeAfterFlush(timeout: UInt64 = 5_000_000_000) {
+        guard self.state == .open else { return }
+        self.state = .closingAfterFlush(deadline: self.loop.now &+ timeout)
+        if !self.inFlushList {
+            self.inFlushList = true
+            self.loop.pendingFlush.append(self)
+        }
+        // Keep reading (and discarding) so a peer that keeps sending cannot fill our receive
+        // buffer and make the final close a reset.
+        self.readPaused = false
+        self.loop.updateInterest(self)
+    }
+
+    /// Closes now, dropping anything queued. The handler hears of it at the end of the iteration.
+    public func abort() {
+        self.loop.scheduleClose(self)
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}

@@ -1,0 +1,483 @@
+import CLinux
+import Glibc
+
+/// One thread, one epoll instance, and every connection it accepted: the Redis `ae.c` shape.
+///
+/// An iteration waits for events, reads and hands bytes to handlers (which only queue output),
+/// then flushes every connection that queued something with one `writev` each ("one tick, one
+/// flush"), then reaps connections that were closed during the iteration. Other threads reach a
+/// loop only through `execute`, which queues a task and wakes the loop through an eventfd.
+public final class EventLoop {
+    public let index: Int
+    /// Loop time in ns (CLOCK_MONOTONIC), refreshed after every wait; cheap to read in handlers.
+    public private(set) var now: UInt64
+    /// Called on this loop for each accepted connection; returns its handler, or nil to refuse it.
+    public var acceptHandler: ((Connection) -> (any ConnectionHandler)?)?
+    /// Limits given to newly accepted connections (handlers may change them per route).
+    public var defaultLimits = OutboundLimits.default
+
+    // Counters for metrics; written only by this loop, read racily by the metrics endpoint.
+    public private(set) var connectionCount = 0
+    public private(set) var acceptedTotal = 0
+    public private(set) var bytesIn = 0
+    public private(set) var bytesOut = 0
+    public private(set) var acceptBackoffs = 0
+
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private let timerFD: Int32
+    private var listeners: [Int32] = []
+    private var listenersPaused = false
+    private var connections: [Connection?] = []
+    private var nextGeneration: UInt32 = 1
+    var pendingFlush: [Connection] = []
+    private var closeList: [Connection] = []
+
+    private let inboxLock = Lock()
+    private var inbox: [() -> Void] = []
+    private var wakePending = false
+
+    private var timers = TimerHeap()
+    private var tickHandlers: [(UInt64) -> Void] = []
+    private let tickInterval: UInt64
+    private var lastSweep: UInt64 = 0
+    private var stopping = false
+    private var thread: pthread_t?
+
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let iovecs: UnsafeMutablePointer<iovec>
+    private static let maxIovecs = 256
+    private let events: UnsafeMutablePointer<hometown_epoll_event>
+    private static let maxEvents = 512
+
+    private static let wakeTag: UInt64 = 1 << 63 | 1
+    private static let timerTag: UInt64 = 1 << 63 | 2
+    private static let listenerTag: UInt64 = 1 << 63 | 1 << 62
+
+    /// - Parameters:
+    ///   - readBufferSize: the one read buffer every connection of this loop shares. 64 KiB reads
+    ///     a full TCP window per call; connections hold no read buffer of their own.
+    ///   - tickInterval: timer resolution in ns (100 ms); connection timeouts are swept once a second.
+    public init(index: Int = 0, readBufferSize: Int = 64 * 1024, tickInterval: UInt64 = 100_000_000) throws {
+        self.index = index
+        self.tickInterval = tickInterval
+        self.now = MonotonicClock.now()
+        self.epfd = hometown_epoll_create()
+        guard self.epfd >= 0 else { throw TransportError("epoll_create1") }
+        self.wakeFD = hometown_eventfd()
+        guard self.wakeFD >= 0 else { throw TransportError("eventfd") }
+        self.timerFD = hometown_timerfd()
+        guard self.timerFD >= 0 else { throw TransportError("timerfd_create") }
+        guard hometown_timerfd_set_interval(self.timerFD, Int64(tickInterval)) == 0 else {
+            throw TransportError("timerfd_settime")
+        }
+        self.readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
+        self.iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: Self.maxIovecs)
+        self.events = UnsafeMutablePointer<hometown_epoll_event>.allocate(capacity: Self.maxEvents)
+        guard hometown_epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.wakeFD, HOMETOWN_EPOLLIN, Self.wakeTag) == 0,
+            hometown_epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.timerFD, HOMETOWN_EPOLLIN, Self.timerTag) == 0
+        else { throw TransportError("epoll_ctl") }
+    }
+
+    deinit {
+        Glibc.close(self.epfd)
+        Glibc.close(self.wakeFD)
+        Glibc.close(self.timerFD)
+        for fd in self.listeners { Glibc.close(fd) }
+        self.readBuffer.deallocate()
+        self.iovecs.deallocate()
+        self.events.deallocate()
+    }
+
+    // MARK: - Threads
+
+    /// Starts the loop on a thread of its own.
+    public func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        self.thread = thread
+    }
+
+    /// Waits for the loop's thread to finish (after `stop`).
+    public func join() {
+        if let thread = self.thread { pthread_join(thread, nil) }
+        self.thread = nil
+    }
+
+    /// Asks the loop to close its listeners and connections and return from `run`. Thread-safe.
+    public func stop() {
+        self.execute { self.stopping = true }
+    }
+
+    /// True when called on this loop's thread.
+    public var inLoop: Bool {
+        guard let thread = self.thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Runs `task` on this loop's thread at its next iteration. Thread-safe; the only way in from
+    /// outside. One lock per call, and one eventfd write per batch (not per task).
+    public func execute(_ task: @escaping () -> Void) {
+        let mustWake = self.inboxLock.withLock { () -> Bool in
+            self.inbox.append(task)
+            if self.wakePending { return false }
+            self.wakePending = true
+            return true
+        }
+        if mustWake {
+            var one: UInt64 = 1
+            _ = Glibc.write(self.wakeFD, &one, 8)
+        }
+    }
+
+    /// Runs `task` on this loop after `delay` ns (at tick resolution). Loop thread only.
+    public func schedule(after delay: UInt64, _ task: @escaping () -> Void) {
+        self.timers.push(deadline: self.now &+ delay, task)
+    }
+
+    /// Calls `handler(now)` on every tick. Loop thread only.
+    public func onTick(_ handler: @escaping (UInt64) -> Void) {
+        self.tickHandlers.append(handler)
+    }
+
+    // MARK: - Listening
+
+    /// Adds a listening socket (from `Socket.listen`); this loop accepts from it. Loop thread, or
+    /// before `start`.
+    public func addListener(_ fd: Int32) throws {
+        let tag = Self.listenerTag | UInt64(self.listeners.count)
+        guard hometown_epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, HOMETOWN_EPOLLIN, tag) == 0 else {
+            throw TransportError("epoll_ctl(listener)")
+        }
+        self.listeners.append(fd)
+    }
+
+    /// Stops accepting (graceful drain): listeners are closed, existing connections stay.
+    public func closeListeners() {
+        for fd in self.listeners {
+            _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, 0, 0)
+            Glibc.close(fd)
+        }
+        self.listeners = []
+    }
+
+    // MARK: - The loop
+
+    /// Runs until `stop`. Called by `start` on the loop's own thread.
+    public func run() {
+        if self.thread == nil { self.thread = pthread_self() }
+        while !self.stopping {
+            let count = hometown_epoll_wait(self.epfd, self.events, Int32(Self.maxEvents), -1)
+            self.now = MonotonicClock.now()
+            if count < 0 {
+                if errno == EINTR { continue }
+                fatalError("\(TransportError("epoll_wait"))")
+            }
+            for index in 0..<Int(count) {
+                let flags = hometown_epoll_event_flags(self.events, Int32(index))
+                let tag = hometown_epoll_event_data(self.events, Int32(index))
+                self.dispatch(tag: tag, flags: flags)
+            }
+            self.endOfIteration()
+        }
+        self.shutdown()
+    }
+
+    private func dispatch(tag: UInt64, flags: UInt32) {
+        if tag & (1 << 63) != 0 {
+            if tag == Self.wakeTag {
+                self.runInbox()
+            } else if tag == Self.timerTag {
+                self.tick()
+            } else if tag & Self.listenerTag == Self.listenerTag {
+                self.acceptConnections(listenerIndex: Int(tag & 0xFFFF))
+            }
+            return
+        }
+        let fd = Int(tag & 0xFFFF_FFFF)
+        let generation = UInt32(tag >> 32)
+        guard fd < self.connections.count, let connection = self.connections[fd],
+            connection.generation == generation
+        else { return }  // A stale event for a connection closed earlier in this iteration.
+        if flags & (HOMETOWN_EPOLLIN | HOMETOWN_EPOLLHUP | HOMETOWN_EPOLLERR | HOMETOWN_EPOLLRDHUP) != 0 {
+            self.readable(connection, flags: flags)
+        }
+        if flags & HOMETOWN_EPOLLOUT != 0 {
+            self.flush(connection)
+        }
+    }
+
+    /// Flushes everything queued during this iteration, then reaps closed connections. Reaping
+    /// can queue more output (handlers telling others), so flush once more after it.
+    private func endOfIteration() {
+        var rounds = 0
+        repeat {
+            self.flushPending()
+            self.reap()
+            rounds += 1
+        } while (!self.pendingFlush.isEmpty || !self.closeList.isEmpty) && rounds < 4
+    }
+
+    private func runInbox() {
+        var value: UInt64 = 0
+        _ = Glibc.read(self.wakeFD, &value, 8)
+        let tasks = self.inboxLock.withLock { () -> [() -> Void] in
+            let tasks = self.inbox
+            self.inbox = []
+            self.wakePending = false
+            return tasks
+        }
+        for task in tasks { task() }
+    }
+
+    private func tick() {
+        var expirations: UInt64 = 0
+        _ = Glibc.read(self.timerFD, &expirations, 8)
+        while let task = self.timers.popDue(now: self.now) { task() }
+        for handler in self.tickHandlers { handler(self.now) }
+        if self.now &- self.lastSweep >= 1_000_000_000 {
+            self.lastSweep = self.now
+            self.sweep()
+        }
+    }
+
+    /// Once a second: deadlines of closing connections, and each handler's own timeouts.
+    private func sweep() {
+        for case let connection? in self.connections {
+            switch connection.state {
+            case .open:
+                connection.handler?.connectionTick(connection, now: self.now)
+            case .closingAfterFlush(let deadline), .draining(let deadline):
+                if self.now >= deadline { self.scheduleClose(connection) }
+            case .closed:
+                break
+            }
+        }
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections(listenerIndex: Int) {
+        guard listenerIndex < self.listeners.count else { return }
+        let listener = self.listeners[listenerIndex]
+        // Bounded per wake-up so a connection storm cannot starve existing connections.
+        for _ in 0..<256 {
+            var address = sockaddr_in6()
+            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let fd = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { hometown_accept4(listener, $0, &length) }
+            }
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EINTR, ECONNABORTED: return
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors: level-triggered epoll would report the listener again at
+                    // once and spin a core. Step back for a moment instead.
+                    self.pauseListeners()
+                    return
+                default:
+                    return
+                }
+            }
+            var peer: UInt32 = 0
+            if address.sin6_family == sa_family_t(AF_INET) {
+                peer = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+                }
+            }
+            _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
+            self.adopt(fd: fd, peerIPv4: peer)
+        }
+    }
+
+    private func pauseListeners() {
+        guard !self.listenersPaused else { return }
+        self.listenersPaused = true
+        self.acceptBackoffs += 1
+        for fd in self.listeners { _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, 0, 0) }
+        self.schedule(after: 100_000_000) { [unowned self] in
+            self.listenersPaused = false
+            for (index, fd) in self.listeners.enumerated() {
+                _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, HOMETOWN_EPOLLIN, Self.listenerTag | UInt64(index))
+            }
+        }
+    }
+
+    /// Takes ownership of a connected, non-blocking socket. Loop thread only. Used by `accept`, and
+    /// by tests and clients that connect themselves.
+    @discardableResult
+    public func adopt(fd: Int32, peerIPv4: UInt32 = 0) -> Connection {
+        let generation = self.nextGeneration
+        self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
+        let connection = Connection(
+            fd: fd, generation: generation, loop: self, peerIPv4: peerIPv4, limits: self.defaultLimits, now: self.now)
+        if Int(fd) >= self.connections.count {
+            self.connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - self.connections.count))
+        }
+        self.connections[Int(fd)] = connection
+        self.connectionCount += 1
+        self.acceptedTotal += 1
+        self.updateInterest(connection)
+        if let acceptHandler = self.acceptHandler {
+            connection.handler = acceptHandler(connection)
+        }
+        if connection.handler == nil { self.scheduleClose(connection) }
+        return connection
+    }
+
+    // MARK: - Reading
+
+    private func readable(_ connection: Connection, flags: UInt32) {
+        // Up to four buffers per wake-up: enough for a burst, fair to the other connections.
+        for _ in 0..<4 {
+            if connection.readPaused && connection.state == .open {
+                // Reading is paused for backpressure; only a hang-up or error needs action.
+                if flags & (HOMETOWN_EPOLLHUP | HOMETOWN_EPOLLERR) != 0 { self.scheduleClose(connection) }
+                return
+            }
+            let count = Glibc.read(connection.fd, self.readBuffer.baseAddress, self.readBuffer.count)
+            if count > 0 {
+                self.bytesIn += count
+                connection.lastReadAt = self.now
+                if connection.state == .open, let handler = connection.handler {
+                    handler.connectionReceived(
+                        connection, bytes: UnsafeMutableRawBufferPointer(rebasing: self.readBuffer[0..<count]))
+                }
+                if count < self.readBuffer.count { return }
+            } else if count == 0 {
+                // The peer's FIN. Whatever we still had to say cannot be answered any more.
+                self.scheduleClose(connection)
+                return
+            } else {
+                if errno == EINTR { continue }
+                if errno != EAGAIN { self.scheduleClose(connection) }
+                return
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    private func flushPending() {
+        guard !self.pendingFlush.isEmpty else { return }
+        let list = self.pendingFlush
+        self.pendingFlush.removeAll(keepingCapacity: true)
+        for connection in list {
+            connection.inFlushList = false
+            self.flush(connection)
+        }
+    }
+
+    private func flush(_ connection: Connection) {
+        switch connection.state {
+        case .closed, .draining: return
+        case .open, .closingAfterFlush: break
+        }
+        while !connection.queue.isEmpty {
+            let count = connection.queue.fill(self.iovecs, max: Self.maxIovecs)
+            var total = 0
+            for index in 0..<count { total += self.iovecs[index].iov_len }
+            let written = Glibc.writev(connection.fd, self.iovecs, Int32(count))
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                self.scheduleClose(connection)
+                return
+            }
+            self.bytesOut += written
+            connection.queue.consume(written)
+            if written < total { break }  // The socket is full; EPOLLOUT will tell us when it is not.
+        }
+        if connection.queue.isEmpty {
+            if case .closingAfterFlush(let deadline) = connection.state {
+                // Our part is said: send FIN and wait for the peer's (RFC 6455 §7.1.1: the server
+                // closes the TCP connection first).
+                Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+                connection.state = .draining(deadline: deadline)
+            }
+            if connection.readPaused { connection.readPaused = false }
+        } else if connection.readPaused && connection.queue.queuedBytes < connection.limits.lowWaterMark {
+            connection.readPaused = false
+        }
+        self.updateInterest(connection)
+    }
+
+    /// Registers for readability unless reading is paused, and for writability while output waits.
+    func updateInterest(_ connection: Connection) {
+        guard connection.state != .closed else { return }
+        var events: UInt32 = 0
+        if !connection.readPaused || connection.state != .open { events |= HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP }
+        if !connection.queue.isEmpty && !connection.inFlushList { events |= HOMETOWN_EPOLLOUT }
+        if case .draining = connection.state { events = HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP }
+        guard events != connection.registeredEvents || !connection.isRegistered else { return }
+        let tag = UInt64(connection.generation) << 32 | UInt64(UInt32(bitPattern: connection.fd))
+        let op = connection.isRegistered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD
+        if hometown_epoll_ctl(self.epfd, op, connection.fd, events, tag) == 0 {
+            connection.registeredEvents = events
+            connection.isRegistered = true
+        }
+    }
+
+    // MARK: - Closing
+
+    func scheduleClose(_ connection: Connection) {
+        guard !connection.inCloseList, connection.state != .closed else { return }
+        connection.inCloseList = true
+        self.closeList.append(connection)
+    }
+
+    /// The end-of-iteration reaper: closes sockets and tells handlers, never inside a fan-out.
+    private func reap() {
+        while !self.closeList.isEmpty {
+            let list = self.closeList
+            self.closeList.removeAll(keepingCapacity: true)
+            for connection in list {
+                connection.inCloseList = false
+                guard connection.state != .closed else { continue }
+                connection.state = .closed
+                _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_DEL, connection.fd, 0, 0)
+                Glibc.close(connection.fd)
+                if Int(connection.fd) < self.connections.count,
+                    self.connections[Int(connection.fd)] === connection
+                {
+                    self.connections[Int(connection.fd)] = nil
+                }
+                self.connectionCount -= 1
+                connection.queue = OutboundQueue()
+                let handler = connection.handler
+                connection.handler = nil
+                handler?.connectionClosed(connection)
+            }
+        }
+    }
+
+    private func shutdown() {
+        self.closeListeners()
+        for case let connection? in self.connections { self.scheduleClose(connection) }
+        self.reap()
+        self.runInboxWithoutWaiting()
+    }
+
+    private func runInboxWithoutWaiting() {
+        let tasks = self.inboxLock.withLock { () -> [() -> Void] in
+            let tasks = self.inbox
+            self.inbox = []
+            return tasks
+        }
+        for task in tasks { task() }
+    }
+
+    /// All open connections of this loop (loop thread only).
+    public func forEachConnection(_ body: (Connection) -> Void) {
+        for case let connection? in self.connections where connection.state != .closed { body(connection) }
+    }
+}
+
+@available(*, unavailable)
+extension EventLoop: Sendable {}
