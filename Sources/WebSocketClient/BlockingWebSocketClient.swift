@@ -43,9 +43,9 @@ public final class BlockingWebSocketClient {
     /// Opens a TCP connection and, unless `upgrade` is false, performs the opening handshake.
     public init(
         host: String = "127.0.0.1", port: UInt16, path: String = "/echo", headers: [(String, String)] = [],
-        timeout: Double = 10, upgrade: Bool = true
+        timeout: Double = 10, upgrade: Bool = true, receiveBufferSize: Int32? = nil
     ) throws {
-        self.fd = try Self.connect(host: host, port: port, timeout: timeout)
+        self.fd = try Self.connect(host: host, port: port, timeout: timeout, receiveBufferSize: receiveBufferSize)
         if upgrade {
             try self.handshake(host: host, port: port, path: path, headers: headers)
         }
@@ -53,9 +53,13 @@ public final class BlockingWebSocketClient {
 
     deinit { Glibc.close(self.fd) }
 
-    private static func connect(host: String, port: UInt16, timeout: Double) throws -> Int32 {
+    private static func connect(host: String, port: UInt16, timeout: Double, receiveBufferSize: Int32?) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Error.connectFailed(errno) }
+        if var size = receiveBufferSize {
+            // Before connect, so the advertised window matches (a tiny buffer models a stalled phone).
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

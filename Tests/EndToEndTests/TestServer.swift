@@ -1,0 +1,40 @@
+import Gateway
+import Glibc
+import WebSocket
+import WebSocketClient
+
+/// Starts a real server on 127.0.0.1:0 with the given tweaks and stops it after `body`.
+func withServer<T>(
+    _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (HometownServer) throws -> T
+) throws -> T {
+    var config = ServerConfiguration()
+    config.port = 0
+    config.loops = 2
+    config.logLevel = .warn
+    configure(&config)
+    Log.level = config.logLevel
+    let server = try HometownServer(config: config)
+    try server.start()
+    defer { server.stop() }
+    return try body(server)
+}
+
+/// Sends raw bytes on a fresh TCP connection and returns the whole plain-HTTP answer.
+func rawHTTP(_ server: HometownServer, _ request: String) throws -> String {
+    let client = try BlockingWebSocketClient(port: server.port, timeout: 5, upgrade: false)
+    try client.sendRaw(Array(request.utf8))
+    return try client.readHTTPResponse()
+}
+
+/// Polls `condition` for up to `seconds`.
+func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Double(clock()) / Double(CLOCKS_PER_SEC)
+    _ = deadline
+    var waited = 0.0
+    while waited < seconds {
+        if condition() { return true }
+        usleep(10_000)
+        waited += 0.01
+    }
+    return condition()
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Gateway
+import Testing
+
+@Suite("Configuration: file, environment, flags")
+struct ConfigurationTests {
+    func load(_ text: String) throws -> ServerConfiguration {
+        try ConfigurationLoader.apply(json: Array(text.utf8), to: ServerConfiguration())
+    }
+
+    func error(_ text: String) -> ConfigurationLoader.Error? {
+        do {
+            _ = try load(text)
+            return nil
+        } catch let error as ConfigurationLoader.Error {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func defaultsWorkWithNoConfig() {
+        let config = ServerConfiguration()
+        #expect(config.host == "127.0.0.1" && config.port == 8080)
+        #expect(config.echo.enabled && !config.bench.enabled)
+        #expect(config.echo.maxMessageSize == 16 << 20)
+    }
+
+    @Test func readsNestedKeysAndIgnoresComments() throws {
+        let config = try load(#"{"//port": "doc", "port": 9000, "websocket": {"idle_timeout": 60, "//x": 1}, "bench": {"enabled": true}}"#)
+        #expect(config.port == 9000)
+        #expect(config.webSocket.idleTimeout == 60)
+        #expect(config.bench.enabled)
+    }
+
+    @Test func unknownKeyIsNamed() {
+        #expect(error(#"{"prot": 1}"#)?.key == "prot")
+        #expect(error(#"{"websocket": {"idle_timout": 1}}"#)?.key == "websocket.idle_timout")
+    }
+
+    @Test func wrongTypesAndImpossibleValuesAreNamed() {
+        #expect(error(#"{"port": "80"}"#)?.key == "port")
+        #expect(error(#"{"port": 70000}"#)?.key == "port")
+        #expect(error(#"{"echo": {"enabled": 1}}"#)?.key == "echo.enabled")
+        #expect(error(#"{"websocket": {"ping_interval": -1}}"#)?.key == "websocket.ping_interval")
+        #expect(error(#"{"log_level": "loud"}"#)?.key == "log_level")
+        #expect(error(#"{"outbound": {"low_water": 100000, "high_water": 50000}}"#)?.key == "outbound.low_water")
+        #expect(error(#"{"websocket": {"ping_interval": 200, "idle_timeout": 100}}"#)?.key == "websocket.idle_timeout")
+        #expect(error("not json")?.key == "(file)")
+    }
+
+    @Test func sampleConfigFileHasEveryKeyAtItsDefault() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Config/hometown.json")
+        let data = try Data(contentsOf: url)
+        #expect(try ConfigurationLoader.apply(json: Array(data), to: ServerConfiguration()) == ServerConfiguration())
+    }
+
+    @Test func flagsOverrideEnvironmentWhichOverridesFile() throws {
+        let options = try CommandLineOptions.parse(["serve", "--port", "9100", "--enable-bench", "--data", "/tmp/x"])
+        let config = try options.apply(
+            to: try load(#"{"port": 9000, "host": "0.0.0.0"}"#),
+            environment: ["HOMETOWN_PORT": "9050", "HOMETOWN_HOST": "127.0.0.2", "HOMETOWN_LOOPS": "3"])
+        #expect(config.port == 9100)
+        #expect(config.host == "127.0.0.2")
+        #expect(config.loops == 3)
+        #expect(config.bench.enabled)
+        #expect(config.dataDirectory == "/tmp/x")
+    }
+
+    @Test func badFlagsAndEnvironmentAreRefused() throws {
+        #expect(throws: CommandLineOptions.Error.self) { try CommandLineOptions.parse(["--port", "http"]) }
+        #expect(throws: CommandLineOptions.Error.self) { try CommandLineOptions.parse(["--bogus"]) }
+        #expect(throws: CommandLineOptions.Error.self) { try CommandLineOptions.parse(["launch"]) }
+        #expect(try CommandLineOptions.parse(["--help"]).command == .help)
+        #expect(try CommandLineOptions.parse([]).command == .serve)
+        #expect(throws: ConfigurationLoader.Error.self) {
+            try CommandLineOptions().apply(to: ServerConfiguration(), environment: ["HOMETOWN_PORT": "x"])
+        }
+    }
+}
