@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Hometown's test command (the one README.md gives, and the one .ci/run calls):
+#   1. unit and end-to-end tests (swift test), with the module-dependency check on the build;
+#   2. the Autobahn|Testsuite, cases 1.* to 10.*, against a release build's /echo;
+#   3. the libFuzzer harnesses for the frame reader and the HTTP head parser, bounded in time.
+# Installs what it needs on a fresh Debian machine. Fails loudly on the first failing step.
+#
+# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+missing=()
+for package in libssl-dev pkg-config; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+
+step "build (with the module-dependency check)"
+swift build --build-tests --explicit-target-dependency-import-check error
+
+step "unit and end-to-end tests"
+swift test --skip-build 2>&1 | tee /tmp/hometown-swift-test.log
+swift_line=$(grep -E "Test run with [0-9]+ tests? .*passed" /tmp/hometown-swift-test.log | tail -1 || true)
+[ -n "$swift_line" ] || { echo "swift test did not report a passing run" >&2; exit 1; }
+swift_count=$(echo "$swift_line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/')
+
+autobahn_count=0
+if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
+    step "Autobahn|Testsuite 1.*-10.* against /echo (release build)"
+    swift build -c release --product hometown
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    data=$(mktemp -d)
+    "$root/.build/release/hometown" --port "$port" --data "$data" --log-level warn &
+    server=$!
+    trap 'kill $server 2>/dev/null || true' EXIT
+    bash "$root/../shared/autobahn/run-autobahn.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    trap - EXIT
+    autobahn_line=$(grep -E "^[0-9]+ passed, 0 failed" /tmp/hometown-autobahn.log | tail -1 || true)
+    [ -n "$autobahn_line" ] || { echo "Autobahn reported failures" >&2; exit 1; }
+    autobahn_count=${autobahn_line%% *}
+fi
+
+fuzz_seconds=${FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" != 0 ]; then
+    step "fuzzing (${fuzz_seconds}s per target)"
+    Tests/Fuzz/run.sh "$fuzz_seconds"
+fi
+
+step "summary"
+echo "swift test: $swift_count tests passed; Autobahn: $autobahn_count cases passed; fuzzing: no crash"
+echo "$((swift_count + autobahn_count)) passed, 0 failed"
