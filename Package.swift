@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "hometown", targets: ["Hometown"]),
         .executable(name: "hometown-load", targets: ["HometownLoad"]),
+        .executable(name: "hometown-codec-bench", targets: ["CodecBenchmark"]),
         .library(name: "WebSocket", targets: ["WebSocket"]),
         .library(name: "Transport", targets: ["Transport"]),
         .library(name: "Gateway", targets: ["Gateway"]),
@@ -32,6 +33,7 @@ let package = Package(
         .executableTarget(
             name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient"],
             path: "LoadTests/HometownLoad"),
+        .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
