@@ -13,7 +13,8 @@ func now() -> Double {
 func report(_ name: String, frames: Int, payloadBytes: Int, seconds: Double) {
     let mbps = Double(payloadBytes) / seconds / 1_000_000
     let fps = Double(frames) / seconds
-    print(String(name.padding(toLength: 44, withPad: " ", startingAt: 0)) + " \(Int(mbps)) MB/s  \(Int(fps)) frames/s")
+    let padded = name + String(repeating: " ", count: max(0, 48 - name.count))
+    print(padded + " \(Int(mbps)) MB/s  \(Int(fps)) frames/s")
 }
 
 /// Decodes a buffer of back-to-back masked client frames, `rounds` times.
