@@ -63,17 +63,25 @@ final class Results: @unchecked Sendable {
 
 let results = Results(count: options.connections)
 var threads: [pthread_t] = []
+/// What one connection's thread needs; passed through pthread_create's context pointer.
 final class Job {
     let index: Int
-    init(index: Int) { self.index = index }
+    let options: Options
+    let results: Results
+    init(index: Int, options: Options, results: Results) {
+        self.index = index
+        self.options = options
+        self.results = results
+    }
 }
 
 let start = monotonicSeconds()
 for index in 0..<options.connections {
     var thread = pthread_t()
-    let job = Unmanaged.passRetained(Job(index: index)).toOpaque()
+    let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
     pthread_create(&thread, nil, { argument in
-        let index = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue().index
+        let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+        let (index, options, results) = (job.index, job.options, job.results)
         do {
             let client = try BlockingWebSocketClient(host: options.host, port: options.port, path: options.path)
             var payload = [UInt8](repeating: UInt8(ascii: "x"), count: options.size)
