@@ -32,7 +32,9 @@ let package = Package(
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
         .target(name: "Transport", dependencies: ["CLinux"], swiftSettings: hotPathSettings),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
-        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON"], swiftSettings: hotPathSettings),
+        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth"], swiftSettings: hotPathSettings),
+        // The live selling room: pure domain logic, no I/O, no dependencies.
+        .target(name: "LiveRoom"),
         // A strict JSON parser and a streaming writer: config files now, the room wire codec next.
         .target(name: "JSON"),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
@@ -44,6 +46,10 @@ let package = Package(
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        // HS256 JWTs (HMAC through OpenSSL): who is connecting.
+        .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"]),
+        .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "WebSocket", "WebSocketClient", "Transport"]),

@@ -38,7 +38,7 @@ public struct CommandLineOptions: Equatable {
           -h, --help            show this text
 
         environment (overridden by flags): HOMETOWN_HOST, HOMETOWN_PORT, HOMETOWN_DATA,
-          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL
+          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET
         """
 
     public init() {}
@@ -108,6 +108,12 @@ public struct CommandLineOptions: Equatable {
                 throw ConfigurationLoader.Error(key: "HOMETOWN_LOG_LEVEL", problem: "'\(text)' is not one of debug, info, warn, error")
             }
             config.logLevel = level
+        }
+        if let secret = environment["HOMETOWN_JWT_SECRET"], !secret.isEmpty {
+            guard secret.utf8.count >= 16 else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_JWT_SECRET", problem: "must be at least 16 bytes")
+            }
+            config.auth.jwtSecret = secret
         }
         if let host = self.host { config.host = host }
         if let port = self.port { config.port = port }

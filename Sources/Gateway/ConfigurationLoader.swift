@@ -60,6 +60,26 @@ public enum ConfigurationLoader {
         try reader.object("bench") { bench in
             try bench.bool("enabled") { config.bench.enabled = $0 }
         }
+        try reader.object("auth") { auth in
+            try auth.string("jwt_secret") { value in
+                guard value.utf8.count >= 16 else {
+                    throw Error(key: "auth.jwt_secret", problem: "must be at least 16 bytes")
+                }
+                config.auth.jwtSecret = value
+            }
+            try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
+        }
+        try reader.object("rooms") { rooms in
+            try rooms.bool("demo") { config.rooms.demo = $0 }
+            try rooms.number("comment_budget", in: 0.1...100_000) { config.rooms.room.commentBudgetPerSecond = $0 }
+            try rooms.number("comment_rate", in: 0.01...1000) { config.rooms.room.commentRate = $0 }
+            try rooms.number("comment_burst", in: 1...10_000) { config.rooms.room.commentBurst = $0 }
+            try rooms.int("max_comment_length", in: 1...4096) { config.rooms.room.maxCommentLength = $0 }
+            try rooms.strings("blocked_words") { config.rooms.room.blockedWords = $0 }
+            try rooms.int("history_size", in: 1...100_000) { config.rooms.room.historySize = $0 }
+            try rooms.int("welcome_comments", in: 0...1000) { config.rooms.room.welcomeComments = $0 }
+            try rooms.int("max_order_quantity", in: 1...1_000_000) { config.rooms.room.maxOrderQuantity = $0 }
+        }
         try reader.finish()
         try validate(config)
         return config
@@ -116,6 +136,26 @@ public enum ConfigurationLoader {
                 throw Error(key: self.name(key), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
             }
             set(Int(value))
+        }
+
+        mutating func number(_ key: String, in range: ClosedRange<Double>, _ set: (Double) -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let value = raw.doubleValue else { throw Error(key: self.name(key), problem: "must be a number, not \(raw.typeName)") }
+            guard range.contains(value) else {
+                throw Error(key: self.name(key), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+            set(value)
+        }
+
+        mutating func strings(_ key: String, _ set: ([String]) -> Void) throws {
+            guard let raw = self.value(key) else { return }
+            guard let values = raw.arrayValue else { throw Error(key: self.name(key), problem: "must be an array of strings") }
+            var strings: [String] = []
+            for value in values {
+                guard let text = value.stringValue else { throw Error(key: self.name(key), problem: "must be an array of strings") }
+                strings.append(text)
+            }
+            set(strings)
         }
 
         mutating func seconds(_ key: String, _ set: (Double) -> Void) throws {

@@ -1,3 +1,4 @@
+import LiveRoom
 import Transport
 
 /// The server object: event loops, listeners, and the shared state sessions reach through it.
@@ -7,11 +8,15 @@ public final class HometownServer: @unchecked Sendable {
     public let counters = ServerCounters()
     let group: EventLoopGroup
     let benchHub: BenchHub
+    public let rooms: RoomHub
 
     public init(config: ServerConfiguration) throws {
         self.config = config
         self.group = try EventLoopGroup(loopCount: config.loopCount)
         self.benchHub = BenchHub(loops: self.group.loops)
+        self.rooms = RoomHub(
+            loops: self.group.loops, settings: config.rooms.room,
+            epoch: String(WallClock.nowMillis(), radix: 36))
         for loop in self.group.loops {
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { [unowned self] connection in
@@ -27,7 +32,21 @@ public final class HometownServer: @unchecked Sendable {
     public func start() throws {
         try self.group.bind(host: self.config.host, port: self.config.port)
         self.group.start()
+        if self.config.rooms.demo { self.createDemoRoom() }
         Log.info("listening", ["host": self.config.host, "port": self.port, "loops": self.group.loops.count])
+    }
+
+    /// The `demo` room: live, with hometown goods, so a newcomer sees a room selling at once.
+    private func createDemoRoom() {
+        let host = self.rooms.hostCreating("demo")
+        self.rooms.seed(host, commands: [
+            .open(title: "Hometown demo: winter bamboo shoots from the hills 冬笋直播"),
+            .productAdd(sku: "bamboo-shoots", title: "Winter bamboo shoots 冬笋 500 g", price: 3990, stock: 500),
+            .productAdd(sku: "navel-oranges", title: "Gannan navel oranges 赣南脐橙 2.5 kg", price: 4590, stock: 300),
+            .productAdd(sku: "red-apples", title: "Luochuan red apples 洛川苹果 12 pcs", price: 5990, stock: 200),
+            .pin(sku: "bamboo-shoots"),
+            .saleStart(sku: "bamboo-shoots", limit: 2, countdown: nil, seconds: nil),
+        ])
     }
 
     /// Closes listeners and connections and waits for the loops to finish.

@@ -5,6 +5,7 @@ public enum Route: Equatable {
     case healthz
     case echo
     case bench(channel: String)
+    case live(room: String)
     case notFound
 
     /// Channel and room names: short `[A-Za-z0-9_-]` words, so a name is safe in logs and URLs.
@@ -20,6 +21,10 @@ public enum Route: Equatable {
         let path = head.path
         if path == "/healthz" { return .healthz }
         if path == "/echo" && config.echo.enabled { return .echo }
+        if path.hasPrefix("/live/") {
+            let room = path.dropFirst("/live/".count)
+            if isValidName(room) { return .live(room: String(room)) }
+        }
         if config.bench.enabled && path.hasPrefix("/bench/") {
             let channel = path.dropFirst("/bench/".count)
             if isValidName(channel) { return .bench(channel: String(channel)) }

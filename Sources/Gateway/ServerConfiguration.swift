@@ -1,3 +1,4 @@
+import LiveRoom
 import Transport
 
 /// Everything the server can be told, as plain values with working defaults: with no config file
@@ -14,6 +15,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var outbound = OutboundSettings()
     public var echo = EchoSettings()
     public var bench = BenchSettings()
+    public var auth = AuthSettings()
+    public var rooms = RoomsSettings()
 
     public init() {}
 
@@ -56,6 +59,23 @@ public struct ServerConfiguration: Equatable, Sendable {
     public struct BenchSettings: Equatable, Sendable {
         /// `GET /bench/{channel}`: raw fan-out, every message to every connection on the channel.
         public var enabled = false
+    }
+
+    public struct AuthSettings: Equatable, Sendable {
+        /// The development secret: fine on a laptop, refused in production (a later issue).
+        public static let developmentSecret = "hometown-development-secret"
+        /// HS256 secret for JWTs (`HOMETOWN_JWT_SECRET` overrides the file).
+        public var jwtSecret = AuthSettings.developmentSecret
+        /// Connections without a token join as anonymous viewers who may watch but not comment
+        /// or buy. Off: they get 401.
+        public var allowAnonymous = true
+    }
+
+    public struct RoomsSettings: Equatable, Sendable {
+        /// Create the `demo` room, live, with products, at startup.
+        public var demo = true
+        /// The rules every room follows.
+        public var room = RoomSettings()
     }
 
     /// Resolved event-loop count.

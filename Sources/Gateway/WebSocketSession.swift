@@ -1,3 +1,5 @@
+import Auth
+import LiveRoom
 import Transport
 import WebSocket
 
@@ -22,6 +24,11 @@ public final class WebSocketSession: ConnectionHandler {
     private var closeRequested = false
     /// Position in the bench channel's subscriber arrays, -1 when not subscribed.
     var benchSlot = -1
+    /// Live rooms: who this is, its member id, its room, and its slot in the loop's audience.
+    var identity = Identity(user: "", name: "", role: .viewer, anonymous: true)
+    var member: MemberID = 0
+    var host: RoomHub.RoomHost?
+    var audienceSlot = -1
 
     init(connection: Connection, server: HometownServer) {
         self.connection = connection
@@ -127,6 +134,10 @@ public final class WebSocketSession: ConnectionHandler {
         if case .bench(let channel) = self.route {
             self.server.benchHub.unsubscribe(self, channel: channel)
         }
+        if let host = self.host {
+            self.server.rooms.leave(self, host: host)
+            self.host = nil
+        }
         self.phase = .closing
     }
 
@@ -143,6 +154,8 @@ public final class WebSocketSession: ConnectionHandler {
             return
         case .echo, .bench:
             break
+        case .live(let room):
+            guard self.admitToRoom(room, head) else { return }
         }
         let accept: String
         switch WebSocketHandshake.validate(head) {
@@ -174,6 +187,55 @@ public final class WebSocketSession: ConnectionHandler {
         if case .bench(let channel) = route {
             self.server.benchHub.subscribe(self, channel: channel)
         }
+        if let host = self.host {
+            let since = head.queryValue("since").flatMap { UInt64($0) }
+            self.server.rooms.join(self, host: host, since: since, epoch: head.queryValue("epoch"))
+        }
+    }
+
+    /// Authenticates and finds the room before the upgrade: a bad, expired or wrong-room token
+    /// is 401, a room no streamer ever created is 404 (random names cost no memory).
+    private func admitToRoom(_ room: String, _ head: HTTPRequestHead) -> Bool {
+        let auth = self.server.config.auth
+        self.member = self.server.rooms.makeMemberID()
+        if let token = head.queryValue("token") ?? head.bearerToken, !token.isEmpty {
+            switch JWT.verify(token, secret: auth.jwtSecret, now: WallClock.nowMillis() / 1000) {
+            case .failure(let error):
+                self.respond(.text(.unauthorized, "\(error)\n"))
+                return false
+            case .success(let claims):
+                guard let role = Role(rawValue: claims.role) else {
+                    self.respond(.text(.unauthorized, "unknown role '\(claims.role)'\n"))
+                    return false
+                }
+                if let only = claims.room, only != room {
+                    self.respond(.text(.unauthorized, "this token is for room '\(only)'\n"))
+                    return false
+                }
+                self.identity = Identity(user: claims.sub, name: claims.name, role: role)
+            }
+        } else {
+            guard auth.allowAnonymous else {
+                self.respond(.text(.unauthorized, "a token is required\n"))
+                return false
+            }
+            self.identity = Identity.anonymousViewer(self.member)
+        }
+        let host = self.server.rooms.host(for: room)
+            ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room) : nil)
+        guard let host else {
+            self.respond(.text(.notFound, "no room '\(room)'\n"))
+            return false
+        }
+        self.host = host
+        return true
+    }
+
+    /// Closes with a close frame (for example 4003 when banned).
+    func close(code: UInt16, reason: String) {
+        guard case .open = self.phase else { return }
+        self.connection.enqueue(ServerFrame.close(WebSocketCloseCode(code), reason: reason), force: true)
+        self.closeAfterFlush()
     }
 
     /// A final plain-HTTP answer; the connection closes after it.
@@ -191,9 +253,27 @@ public final class WebSocketSession: ConnectionHandler {
         case .bench(let channel):
             let frame = ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload)
             self.server.benchHub.publish(frame, channel: channel, from: self.connection.loop)
+        case .live:
+            guard let host = self.host else { return }
+            guard message.kind == .text else {
+                self.sendError(.badJSON, "messages are JSON text frames", ref: nil)
+                return
+            }
+            switch RoomWireCodec.decode(message.payload) {
+            case .failure(let error):
+                self.sendError(error.code, error.message, ref: error.ref)
+            case .success(let (command, ref)):
+                self.server.rooms.submit(command, ref: ref, from: self, host: host)
+            }
         case .healthz, .notFound:
             break
         }
+    }
+
+    /// An error answered here, without a trip to the room (the message never reached it).
+    private func sendError(_ code: RoomError, _ message: String, ref: String?) {
+        let event = RoomEvent.error(code: code, message: message, ref: ref)
+        self.connection.enqueue(ServerFrame.make(.text, payload: RoomWireCodec.encode(event)))
     }
 
     /// §7.1.7: fail the connection with the code the RFC prescribes, then ignore further input.

@@ -44,6 +44,14 @@ public struct HTTPRequestHead: Equatable, Sendable {
         return nil
     }
 
+    /// The token of an `Authorization: Bearer ...` header, or nil.
+    public var bearerToken: String? {
+        guard let value = self.header("Authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(Self.trim(parts[1]))
+    }
+
     /// All values of a header, each split on commas into trimmed tokens (RFC 9110 §5.6.1 lists).
     public func headerTokens(_ name: String) -> [Substring] {
         var tokens: [Substring] = []

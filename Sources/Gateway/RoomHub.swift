@@ -1,0 +1,227 @@
+import LiveRoom
+import Synchronization
+import Transport
+
+/// Where rooms live and how their effects reach connections.
+///
+/// Each room is hosted by one event loop (its "host"): every command for it runs there, so the
+/// room needs no lock and stock cannot oversell. Each loop also keeps, per room, the audience of
+/// its own connections. A broadcast is encoded once on the host and handed, as the same bytes, to
+/// every loop's audience — the same shape as the raw `/bench` fan-out. This type is the seam a
+/// Redis-backed fan-out for multi-node rooms replaces.
+public final class RoomHub: @unchecked Sendable {
+    let loops: [EventLoop]
+    let settings: RoomSettings
+    /// Server start time in base 36: changes on every restart.
+    public let epoch: String
+    private let directoryLock = Lock()
+    private var directory: [String: RoomHost] = [:]
+    private let local: [LocalRooms]
+    private let nextMember = Atomic<Int>(1)
+
+    /// A room and its host loop. `room` and `sessions` are touched only on `loop`.
+    final class RoomHost {
+        let room: Room
+        let loop: EventLoop
+        var sessions: [MemberID: WebSocketSession] = [:]
+
+        init(room: Room, loop: EventLoop) {
+            self.room = room
+            self.loop = loop
+        }
+    }
+
+    /// One loop's view: the rooms it hosts and the audiences of its own connections.
+    final class LocalRooms {
+        var hosted: [RoomHost] = []
+        var audiences: [String: Audience] = [:]
+    }
+
+    final class Audience {
+        var connections: ContiguousArray<Connection> = []
+        var sessions: ContiguousArray<WebSocketSession> = []
+    }
+
+    init(loops: [EventLoop], settings: RoomSettings, epoch: String) {
+        self.loops = loops
+        self.settings = settings
+        self.epoch = epoch
+        self.local = loops.map { _ in LocalRooms() }
+        for loop in loops {
+            loop.onTick { [unowned self] _ in self.tick(loop) }
+        }
+    }
+
+    public var roomCount: Int { self.directoryLock.withLock { self.directory.count } }
+
+    func makeMemberID() -> MemberID { self.nextMember.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    /// The room, if a streamer ever created it. Any thread.
+    func host(for id: String) -> RoomHost? {
+        self.directoryLock.withLock { self.directory[id] }
+    }
+
+    /// The room, created on first use (by a streamer). Any thread.
+    func hostCreating(_ id: String, title: String = "") -> RoomHost {
+        self.directoryLock.withLock {
+            if let existing = self.directory[id] { return existing }
+            let loop = self.loops[Int(UInt(bitPattern: stableHash(id)) % UInt(self.loops.count))]
+            let room = Room(id: id, epoch: self.epoch, title: title, settings: self.settings, now: WallClock.nowMillis())
+            let host = RoomHost(room: room, loop: loop)
+            self.directory[id] = host
+            loop.execute { self.local[loop.index].hosted.append(host) }
+            return host
+        }
+    }
+
+    /// Runs `body` on `loop`: inline when already there, else through its inbox. Work for one
+    /// loop from one producer stays in order either way.
+    @inline(__always)
+    func run(on loop: EventLoop, _ body: @escaping () -> Void) {
+        if loop.inLoop { body() } else { loop.execute(body) }
+    }
+
+    // MARK: - Members (called on the session's loop)
+
+    func join(_ session: WebSocketSession, host: RoomHost, since: UInt64?, epoch: String?) {
+        let member = session.member
+        let identity = session.identity
+        self.run(on: host.loop) {
+            host.sessions[member] = session
+            self.perform(host.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), host)
+        }
+    }
+
+    func leave(_ session: WebSocketSession, host: RoomHost) {
+        self.removeFromAudience(session, room: host.room.id)
+        let member = session.member
+        self.run(on: host.loop) {
+            host.sessions[member] = nil
+            self.perform(host.room.leave(member, now: WallClock.nowMillis()), host)
+        }
+    }
+
+    func submit(_ command: RoomCommand, ref: String?, from session: WebSocketSession, host: RoomHost) {
+        let member = session.member
+        self.run(on: host.loop) {
+            self.perform(host.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis()), host)
+        }
+    }
+
+    // MARK: - Effects (called on the host loop)
+
+    func perform(_ effects: [RoomEffect], _ host: RoomHost) {
+        for effect in effects {
+            switch effect {
+            case .send(let member, let event):
+                guard let session = host.sessions[member] else { continue }
+                let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
+                if case .welcome = event {
+                    // The audience is joined right after the welcome, on the session's loop: any
+                    // broadcast the host made before the join is already in the welcome, and any
+                    // made after it is queued behind this task.
+                    self.run(on: session.connection.loop) {
+                        guard session.connection.isOpen else { return }
+                        session.connection.enqueue(frame)
+                        self.addToAudience(session, room: host.room.id)
+                    }
+                } else {
+                    self.run(on: session.connection.loop) { session.connection.enqueue(frame) }
+                }
+            case .broadcast(let event, let droppable):
+                let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
+                let roomID = host.room.id
+                for loop in self.loops {
+                    self.run(on: loop) { self.deliver(frame, droppable: droppable, room: roomID, on: loop.index) }
+                }
+            case .staff(let event):
+                let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
+                for session in host.sessions.values where session.identity.role.isStaff {
+                    self.run(on: session.connection.loop) { session.connection.enqueue(frame) }
+                }
+            case .disconnect(let members, let code, let reason):
+                for member in members {
+                    guard let session = host.sessions[member] else { continue }
+                    self.run(on: session.connection.loop) { session.close(code: code, reason: reason) }
+                }
+            }
+        }
+    }
+
+    /// Fan-out on one loop: the same bytes appended to each local connection's queue.
+    private func deliver(_ frame: SharedBytes, droppable: Bool, room: String, on loopIndex: Int) {
+        guard let audience = self.local[loopIndex].audiences[room] else { return }
+        for connection in audience.connections {
+            connection.enqueue(frame, droppable: droppable)
+        }
+    }
+
+    private func addToAudience(_ session: WebSocketSession, room: String) {
+        guard session.audienceSlot < 0 else { return }
+        let table = self.local[session.connection.loop.index]
+        let audience = table.audiences[room] ?? {
+            let created = Audience()
+            table.audiences[room] = created
+            return created
+        }()
+        session.audienceSlot = audience.connections.count
+        audience.connections.append(session.connection)
+        audience.sessions.append(session)
+    }
+
+    private func removeFromAudience(_ session: WebSocketSession, room: String) {
+        let table = self.local[session.connection.loop.index]
+        guard session.audienceSlot >= 0, let audience = table.audiences[room] else { return }
+        let slot = session.audienceSlot
+        let last = audience.connections.count - 1
+        if slot != last {
+            audience.connections[slot] = audience.connections[last]
+            audience.sessions[slot] = audience.sessions[last]
+            audience.sessions[slot].audienceSlot = slot
+        }
+        audience.connections.removeLast()
+        audience.sessions.removeLast()
+        session.audienceSlot = -1
+        if audience.connections.isEmpty { table.audiences[room] = nil }
+    }
+
+    // MARK: - Time
+
+    private func tick(_ loop: EventLoop) {
+        let hosted = self.local[loop.index].hosted
+        guard !hosted.isEmpty else { return }
+        let now = WallClock.nowMillis()
+        for host in hosted {
+            let effects = host.room.tick(now: now)
+            if !effects.isEmpty { self.perform(effects, host) }
+        }
+    }
+
+    /// Runs `body` with the room on its host loop (setup, tests). Returns at once.
+    public func withRoom(_ id: String, _ body: @escaping (Room) -> Void) {
+        guard let host = self.host(for: id) else { return }
+        self.run(on: host.loop) { body(host.room) }
+    }
+
+    /// Applies commands as a built-in streamer member (the demo room's setup).
+    func seed(_ host: RoomHost, commands: [RoomCommand]) {
+        self.run(on: host.loop) {
+            let member = self.makeMemberID()
+            let now = WallClock.nowMillis()
+            _ = host.room.join(member, as: Identity(user: "hometown", name: "Hometown", role: .streamer), now: now)
+            for command in commands { _ = host.room.apply(command, from: member, now: now) }
+            _ = host.room.leave(member, now: now)
+        }
+    }
+}
+
+/// FNV-1a: a hash that is the same in every process (Swift's `hashValue` is seeded per run), so a
+/// room is hosted by the same loop index every time.
+func stableHash(_ text: String) -> Int {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01B3
+    }
+    return Int(truncatingIfNeeded: hash)
+}

@@ -1,0 +1,110 @@
+extension Room {
+    /// Orders are checked in the order the protocol promises: invalid, not on sale, over the
+    /// buyer's limit, sold out. A ref once accepted returns the same order forever; refusals do
+    /// not bind the ref, so the buyer may retry.
+    func order(sku: SKU, qty: Int, ref: String, from member: MemberID, _ identity: Identity, now: Int64) -> [RoomEffect] {
+        if identity.anonymous { return self.refuse(member, .unauthorized, "sign in to buy", ref) }
+        let key = identity.user + "\n" + ref
+        if let existing = self.acceptedOrders[key] {
+            return [.send(member, .orderResult(ref: ref, status: .accepted, order: existing.id))]
+        }
+        func answer(_ status: OrderStatus) -> [RoomEffect] {
+            [.send(member, .orderResult(ref: ref, status: status, order: nil))]
+        }
+        guard var product = self.products[sku], qty >= 1, qty <= self.settings.maxOrderQuantity else {
+            return answer(.invalid)
+        }
+        guard product.sale.state == .live || product.sale.state == .soldOut else { return answer(.notOnSale) }
+        let already = self.boughtBySKU[sku]?[identity.user] ?? 0
+        if already + qty > product.sale.limit { return answer(.limitReached) }
+        guard self.ledger.reserve(sku, quantity: qty) else { return answer(.soldOut) }
+
+        self.orderCounter += 1
+        let order = Order(
+            id: "\(self.epoch)-\(self.orderCounter)", room: self.id, sku: sku, user: identity.user, name: identity.name,
+            qty: qty, price: product.price, ref: ref, ts: now)
+        self.acceptedOrders[key] = order
+        self.boughtBySKU[sku, default: [:]][identity.user] = already + qty
+        self.stockDirty.insert(sku)
+        self.pendingBought = (NameMask.mask(identity.name), sku, qty)
+        var effects: [RoomEffect] = [
+            .send(member, .orderResult(ref: ref, status: .accepted, order: order.id)),
+            .staff(.order(order)),
+        ]
+        if self.ledger.left(sku) == 0 {
+            product.sale.state = .soldOut
+            self.products[sku] = product
+            // Sold out is news everyone needs now, not at the next coalescing tick.
+            self.stockDirty.remove(sku)
+            self.stockSentAt[sku] = now
+            effects.append(.broadcast(.stock(sku: sku, left: 0), droppable: true))
+            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+        }
+        return effects
+    }
+
+    func addProduct(sku: SKU, title: String, price: Int, stock: Int, member: MemberID, ref: String?) -> [RoomEffect] {
+        if self.products[sku] != nil { return self.refuse(member, .conflict, "product \(sku) exists; restock it", ref) }
+        if self.products.count >= self.settings.maxProducts {
+            return self.refuse(member, .badRequest, "a room holds at most \(self.settings.maxProducts) products", ref)
+        }
+        let product = Product(sku: sku, title: title, price: price, stock: stock, left: stock)
+        self.products[sku] = product
+        self.productOrder.append(sku)
+        self.ledger.add(sku, quantity: stock)
+        return [.broadcast(.product(product), droppable: false)]
+    }
+
+    func restock(sku: SKU, qty: Int, member: MemberID, ref: String?, now: Int64) -> [RoomEffect] {
+        guard var product = self.products[sku] else { return self.refuse(member, .notFound, "no product \(sku)", ref) }
+        product.stock += qty
+        self.ledger.add(sku, quantity: qty)
+        var effects: [RoomEffect] = []
+        if product.sale.state == .soldOut {
+            product.sale.state = .live
+            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+        }
+        self.products[sku] = product
+        product.left = self.ledger.left(sku)
+        self.stockDirty.remove(sku)
+        self.stockSentAt[sku] = now
+        return [.broadcast(.product(product), droppable: false)] + effects
+    }
+
+    func startSale(sku: SKU, limit: Int, countdown: Int?, seconds: Int?, member: MemberID, ref: String?, now: Int64)
+        -> [RoomEffect]
+    {
+        guard self.live else { return self.refuse(member, .roomNotLive, "open the room before starting a sale", ref) }
+        guard var product = self.products[sku] else { return self.refuse(member, .notFound, "no product \(sku)", ref) }
+        let startsAt = now + Int64(countdown ?? 0) * 1000
+        product.sale = FlashSale(
+            state: (countdown ?? 0) > 0 ? .scheduled : (self.ledger.left(sku) > 0 ? .live : .soldOut), limit: limit,
+            startsAt: startsAt, endsAt: seconds.map { startsAt + Int64($0) * 1000 })
+        self.products[sku] = product
+        // Each sale has its own per-buyer limit.
+        self.boughtBySKU[sku] = [:]
+        return [.broadcast(.sale(sku: sku, sale: product.sale), droppable: false)]
+    }
+
+    /// Moves sales along the clock: scheduled → live at `startsAt`, live → ended at `endsAt`.
+    func advanceSales(now: Int64) -> [RoomEffect] {
+        var effects: [RoomEffect] = []
+        for sku in self.productOrder {
+            guard var product = self.products[sku] else { continue }
+            let sale = product.sale
+            var next = sale.state
+            if sale.state == .scheduled, let startsAt = sale.startsAt, now >= startsAt {
+                next = self.ledger.left(sku) > 0 ? .live : .soldOut
+            }
+            if next == .live || next == .soldOut || next == .scheduled, let endsAt = sale.endsAt, now >= endsAt {
+                next = .ended
+            }
+            if next != sale.state {
+                product.sale.state = next
+                self.products[sku] = product
+                effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+            }
+        }
+        return effects
+    }
+}

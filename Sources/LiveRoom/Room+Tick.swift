@@ -1,0 +1,34 @@
+extension Room {
+    /// Called about every 100 ms by the room's event loop: moves sales along the clock and sends
+    /// what is coalesced (viewer count, likes, stock, the bought ticker) when its interval is up
+    /// and it changed. All of these are latest-wins and droppable.
+    public func tick(now: Int64) -> [RoomEffect] {
+        var effects = self.advanceSales(now: now)
+        let viewers = self.viewerCount
+        if viewers != self.lastViewerCount && now - self.viewersSentAt >= self.settings.viewerCountInterval {
+            self.lastViewerCount = viewers
+            self.viewersSentAt = now
+            effects.append(.broadcast(.viewers(count: viewers), droppable: true))
+        }
+        if self.pendingLikes > 0 && now - self.likesSentAt >= self.settings.likesInterval {
+            effects.append(.broadcast(.likes(count: self.pendingLikes, total: self.totalLikes), droppable: true))
+            self.pendingLikes = 0
+            self.likesSentAt = now
+        }
+        if !self.stockDirty.isEmpty {
+            for sku in self.productOrder where self.stockDirty.contains(sku) {
+                if now - (self.stockSentAt[sku] ?? 0) >= self.settings.stockInterval {
+                    self.stockDirty.remove(sku)
+                    self.stockSentAt[sku] = now
+                    effects.append(.broadcast(.stock(sku: sku, left: self.ledger.left(sku)), droppable: true))
+                }
+            }
+        }
+        if let bought = self.pendingBought, now - self.boughtSentAt >= self.settings.boughtInterval {
+            self.pendingBought = nil
+            self.boughtSentAt = now
+            effects.append(.broadcast(.bought(name: bought.name, sku: bought.sku, qty: bought.qty), droppable: true))
+        }
+        return effects
+    }
+}

@@ -1,0 +1,256 @@
+/// One live selling room: its products, flash sales, comments, viewers and orders.
+///
+/// Pure logic: commands and the current time in, effects out. It never touches a socket or reads
+/// a clock, so every rule is tested deterministically. It is owned by one event loop; nothing
+/// here is locked, and stock cannot oversell because check-and-decrement happens in one call on
+/// one thread.
+public final class Room {
+    public let id: String
+    /// Changes when the server restarts: clients compare it to know whether `seq` still means
+    /// what they think.
+    public let epoch: String
+    public let settings: RoomSettings
+    public private(set) var title: String
+    public private(set) var live = false
+    public private(set) var slowModeSeconds = 0
+    public private(set) var pinned: SKU?
+
+    let ledger: any StockLedger
+    let sequencer: any CommentSequencer
+
+    var products: [SKU: Product] = [:]
+    var productOrder: [SKU] = []
+    var history = CommentHistory(capacity: 100)
+
+    var members: [MemberID: Identity] = [:]
+    /// Connections per counted person (everyone but streamers): the viewer count is its size.
+    var people: [String: Int] = [:]
+
+    var lastCommentAt: [String: Int64] = [:]
+    var commentBuckets: [String: TokenBucket] = [:]
+    var mutedUntil: [String: Int64] = [:]
+    var banned: Set<String> = []
+    var budget: TokenBucket
+    var budgetWindow = BudgetWindow()
+    var random: SplitMix64
+
+    var acceptedOrders: [String: Order] = [:]
+    var boughtBySKU: [SKU: [String: Int]] = [:]
+    var orderCounter = 0
+
+    var lastViewerCount = 0
+    var viewersSentAt: Int64 = 0
+    var pendingLikes = 0
+    var totalLikes = 0
+    var likesSentAt: Int64 = 0
+    var stockDirty: Set<SKU> = []
+    var stockSentAt: [SKU: Int64] = [:]
+    var pendingBought: (name: String, sku: SKU, qty: Int)?
+    var boughtSentAt: Int64 = 0
+
+    /// - Parameters:
+    ///   - seed: for the fair sampling of comments over the broadcast budget (fixed in tests).
+    public init(
+        id: String, epoch: String, title: String = "", settings: RoomSettings = RoomSettings(),
+        ledger: any StockLedger = InMemoryStockLedger(), sequencer: any CommentSequencer = InMemoryCommentSequencer(),
+        now: Int64, seed: UInt64 = 0x484F_4D45
+    ) {
+        self.id = id
+        self.epoch = epoch
+        self.title = title
+        self.settings = settings
+        self.ledger = ledger
+        self.sequencer = sequencer
+        self.history = CommentHistory(capacity: max(1, settings.historySize))
+        self.budget = TokenBucket(rate: settings.commentBudgetPerSecond, burst: max(1, settings.commentBudgetPerSecond), now: now)
+        self.random = SplitMix64(seed: seed)
+    }
+
+    // MARK: - Reading state
+
+    /// Distinct people watching (streamers not counted; each anonymous connection counts once).
+    public var viewerCount: Int { self.people.count }
+    public var memberCount: Int { self.members.count }
+    public var seq: UInt64 { self.sequencer.current }
+
+    /// A product with its current `left`.
+    public func product(_ sku: SKU) -> Product? {
+        guard var product = self.products[sku] else { return nil }
+        product.left = self.ledger.left(sku)
+        return product
+    }
+
+    public var allProducts: [Product] { self.productOrder.compactMap { self.product($0) } }
+
+    public func identity(of member: MemberID) -> Identity? { self.members[member] }
+
+    public func isBanned(_ user: String) -> Bool { self.banned.contains(user) }
+
+    /// Units `user` bought of `sku` in its current sale.
+    public func bought(_ sku: SKU, by user: String) -> Int { self.boughtBySKU[sku]?[user] ?? 0 }
+
+    // MARK: - Members
+
+    /// A connection joins. `since`/`epoch` come from a reconnecting client's last state.
+    public func join(_ member: MemberID, as identity: Identity, since: UInt64? = nil, epoch: String? = nil, now: Int64)
+        -> [RoomEffect]
+    {
+        if self.banned.contains(identity.user) {
+            return [
+                .send(member, .error(code: .forbidden, message: "you are banned from this room", ref: nil)),
+                .disconnect([member], code: 4003, reason: "banned"),
+            ]
+        }
+        self.members[member] = identity
+        if identity.role != .streamer { self.people[identity.user, default: 0] += 1 }
+        let (comments, recovered) = self.recovery(since: since, epoch: epoch)
+        let welcome = RoomEvent.Welcome(
+            room: self.id, epoch: self.epoch, title: self.title, live: self.live, viewers: self.viewerCount,
+            seq: self.sequencer.current, pinned: self.pinned, products: self.allProducts, comments: comments,
+            recovered: recovered, you: identity, slowMode: self.slowModeSeconds)
+        return [.send(member, .welcome(welcome))]
+    }
+
+    /// Exactly the missed comments when history still reaches back to `since` in the same epoch;
+    /// otherwise the latest ones and `recovered: false` (the client reloads its state).
+    func recovery(since: UInt64?, epoch: String?) -> ([Comment], Bool) {
+        let latest = self.history.last(self.settings.welcomeComments)
+        guard let since, epoch == self.epoch, since <= self.sequencer.current else { return (latest, false) }
+        if since == self.sequencer.current { return ([], true) }
+        guard let oldest = self.history.oldestSeq, oldest <= since + 1 else { return (latest, false) }
+        return (self.history.after(since), true)
+    }
+
+    public func leave(_ member: MemberID, now: Int64) -> [RoomEffect] {
+        guard let identity = self.members.removeValue(forKey: member) else { return [] }
+        if identity.role != .streamer, let count = self.people[identity.user] {
+            self.people[identity.user] = count > 1 ? count - 1 : nil
+        }
+        return []
+    }
+
+    // MARK: - Commands
+
+    /// Applies one command from `member`. `ref` is the client's request reference, echoed in errors.
+    public func apply(_ command: RoomCommand, from member: MemberID, ref: String? = nil, now: Int64) -> [RoomEffect] {
+        guard let identity = self.members[member] else { return [] }
+        switch command.permission {
+        case .anyone:
+            break
+        case .seller:
+            guard identity.role.canSell else { return self.refuse(member, .forbidden, "\(command.name) is for the streamer", ref) }
+        case .moderator:
+            guard identity.role.isStaff else { return self.refuse(member, .forbidden, "\(command.name) is for moderators", ref) }
+        }
+        var effects = self.advanceSales(now: now)
+        switch command {
+        case .comment(let text):
+            effects += self.comment(text, from: member, identity, ref: ref, now: now)
+        case .like:
+            self.pendingLikes += 1
+            self.totalLikes += 1
+        case .order(let sku, let qty, let ref):
+            effects += self.order(sku: sku, qty: qty, ref: ref, from: member, identity, now: now)
+        case .open(let title):
+            if let title { self.title = title }
+            self.live = true
+            effects.append(.broadcast(.room(live: true, title: self.title), droppable: false))
+        case .close:
+            effects += self.closeRoom(now: now)
+        case .productAdd(let sku, let title, let price, let stock):
+            effects += self.addProduct(sku: sku, title: title, price: price, stock: stock, member: member, ref: ref)
+        case .restock(let sku, let qty):
+            effects += self.restock(sku: sku, qty: qty, member: member, ref: ref, now: now)
+        case .pin(let sku):
+            if let sku, self.products[sku] == nil { return effects + self.refuse(member, .notFound, "no product \(sku)", ref) }
+            self.pinned = sku
+            effects.append(.broadcast(.pin(sku: sku), droppable: false))
+        case .saleStart(let sku, let limit, let countdown, let seconds):
+            effects += self.startSale(sku: sku, limit: limit, countdown: countdown, seconds: seconds, member: member, ref: ref, now: now)
+        case .saleStop(let sku):
+            guard var product = self.products[sku] else { return effects + self.refuse(member, .notFound, "no product \(sku)", ref) }
+            product.sale.state = .ended
+            product.sale.endsAt = now
+            self.products[sku] = product
+            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+        case .slowMode(let seconds):
+            self.slowModeSeconds = seconds
+            effects.append(.broadcast(.slowMode(seconds: seconds), droppable: false))
+        case .mute(let user, let seconds):
+            let until = seconds.map { now + Int64($0) * 1000 } ?? Int64.max
+            self.mutedUntil[user] = until
+            effects += self.tellUserAndStaff(user, .muted(user: user, until: seconds == nil ? nil : until))
+        case .unmute(let user):
+            self.mutedUntil[user] = nil
+            effects += self.tellUserAndStaff(user, .unmuted(user: user))
+        case .ban(let user):
+            effects += self.ban(user, by: identity, member: member, ref: ref)
+        }
+        return effects
+    }
+
+    func refuse(_ member: MemberID, _ code: RoomError, _ message: String, _ ref: String?) -> [RoomEffect] {
+        [.send(member, .error(code: code, message: message, ref: ref))]
+    }
+
+    func members(of user: String) -> [MemberID] {
+        self.members.compactMap { $0.value.user == user ? $0.key : nil }.sorted()
+    }
+
+    private func tellUserAndStaff(_ user: String, _ event: RoomEvent) -> [RoomEffect] {
+        var effects: [RoomEffect] = [.staff(event)]
+        for member in self.members(of: user) where !(self.members[member]?.role.isStaff ?? false) {
+            effects.append(.send(member, event))
+        }
+        return effects
+    }
+
+    private func ban(_ user: String, by identity: Identity, member: MemberID, ref: String?) -> [RoomEffect] {
+        if user == identity.user { return self.refuse(member, .badRequest, "you cannot ban yourself", ref) }
+        let targets = self.members(of: user)
+        if targets.contains(where: { self.members[$0]?.role == .streamer || self.members[$0]?.role == .admin }) {
+            return self.refuse(member, .forbidden, "the streamer cannot be banned", ref)
+        }
+        self.banned.insert(user)
+        self.mutedUntil[user] = Int64.max
+        var effects: [RoomEffect] = [.staff(.muted(user: user, until: nil))]
+        if !targets.isEmpty { effects.append(.disconnect(targets, code: 4003, reason: "banned")) }
+        return effects
+    }
+
+    private func closeRoom(now: Int64) -> [RoomEffect] {
+        self.live = false
+        var effects: [RoomEffect] = [.broadcast(.room(live: false, title: self.title), droppable: false)]
+        for sku in self.productOrder {
+            guard var product = self.products[sku], product.sale.state == .live || product.sale.state == .scheduled else { continue }
+            product.sale.state = .ended
+            product.sale.endsAt = now
+            self.products[sku] = product
+            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+        }
+        return effects
+    }
+}
+
+/// The slice of time over which incoming viewer comments are counted, to estimate the rate the
+/// budget must sample from.
+struct BudgetWindow {
+    var start: Int64 = 0
+    var count = 0
+    var previous = 0
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64) for fair sampling; seeded, so tests are exact.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(self.next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,55 @@
+/// What a member asks of the room (decoded from its JSON by the gateway).
+public enum RoomCommand: Equatable, Sendable {
+    // Everyone
+    case comment(text: String)
+    case like
+    case order(sku: SKU, qty: Int, ref: String)
+    // Streamer (and admin)
+    case open(title: String?)
+    case close
+    case productAdd(sku: SKU, title: String, price: Int, stock: Int)
+    case restock(sku: SKU, qty: Int)
+    case pin(sku: SKU?)
+    case saleStart(sku: SKU, limit: Int, countdown: Int?, seconds: Int?)
+    case saleStop(sku: SKU)
+    case slowMode(seconds: Int)
+    // Moderator, streamer, admin
+    case mute(user: String, seconds: Int?)
+    case unmute(user: String)
+    case ban(user: String)
+
+    /// The wire name of the command, for errors and logs.
+    public var name: String {
+        switch self {
+        case .comment: return "comment"
+        case .like: return "like"
+        case .order: return "order"
+        case .open: return "room.open"
+        case .close: return "room.close"
+        case .productAdd: return "product.add"
+        case .restock: return "product.restock"
+        case .pin: return "pin"
+        case .saleStart: return "sale.start"
+        case .saleStop: return "sale.stop"
+        case .slowMode: return "slowmode"
+        case .mute: return "mute"
+        case .unmute: return "unmute"
+        case .ban: return "ban"
+        }
+    }
+
+    /// Who may send it.
+    var permission: Permission {
+        switch self {
+        case .comment, .like, .order: return .anyone
+        case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode: return .seller
+        case .mute, .unmute, .ban: return .moderator
+        }
+    }
+
+    enum Permission {
+        case anyone
+        case seller
+        case moderator
+    }
+}

@@ -1,0 +1,66 @@
+/// What the room tells clients. The gateway encodes each event to JSON once.
+public enum RoomEvent: Equatable, Sendable {
+    case welcome(Welcome)
+    /// `shown` is true in the room broadcast; false only in the copy to its sender.
+    case comment(Comment, shown: Bool)
+    case viewers(count: Int)
+    case likes(count: Int, total: Int)
+    case room(live: Bool, title: String)
+    case product(Product)
+    case pin(sku: SKU?)
+    case sale(sku: SKU, sale: FlashSale)
+    case stock(sku: SKU, left: Int)
+    /// The sampled "someone just bought" ticker, with a masked name.
+    case bought(name: String, sku: SKU, qty: Int)
+    case orderResult(ref: String, status: OrderStatus, order: String?)
+    /// The order stream to streamers and moderators.
+    case order(Order)
+    case slowMode(seconds: Int)
+    case muted(user: String, until: Int64?)
+    case unmuted(user: String)
+    case error(code: RoomError, message: String, ref: String?)
+
+    public struct Welcome: Equatable, Sendable {
+        public var room: String
+        public var epoch: String
+        public var title: String
+        public var live: Bool
+        public var viewers: Int
+        public var seq: UInt64
+        public var pinned: SKU?
+        public var products: [Product]
+        public var comments: [Comment]
+        public var recovered: Bool
+        public var you: Identity
+        public var slowMode: Int
+    }
+}
+
+/// Error codes in `error` messages. The connection stays open after every one of them.
+public enum RoomError: String, Sendable {
+    case badJSON = "bad_json"
+    case badRequest = "bad_request"
+    case unknownType = "unknown_type"
+    case unauthorized
+    case forbidden
+    case notFound = "not_found"
+    case conflict
+    case rateLimited = "rate_limited"
+    case slowMode = "slow_mode"
+    case muted
+    case tooLong = "too_long"
+    case blocked
+    case roomNotLive = "room_not_live"
+}
+
+/// What the gateway must do after the room applied a command.
+public enum RoomEffect: Equatable, Sendable {
+    /// To one connection; never dropped.
+    case send(MemberID, RoomEvent)
+    /// To every connection in the room. Droppable events may be skipped for a slow viewer.
+    case broadcast(RoomEvent, droppable: Bool)
+    /// To the room's streamers, moderators and admins (the order stream); never dropped.
+    case staff(RoomEvent)
+    /// Close these connections with `code` (banned users).
+    case disconnect([MemberID], code: UInt16, reason: String)
+}
