@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "JSON"),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"]),
-        .executableTarget(name: "Hometown", dependencies: ["Gateway"]),
+        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth"]),
         .executableTarget(
             name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient"],
             path: "LoadTests/HometownLoad"),

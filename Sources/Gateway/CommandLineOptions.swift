@@ -3,6 +3,8 @@ public struct CommandLineOptions: Equatable {
     public enum Command: Equatable {
         case serve
         case help
+        /// Print a signed JWT (for testing and the load tool): who, role, optional room, lifetime.
+        case token(sub: String, name: String?, role: String, room: String?, ttl: Int)
     }
 
     public var command: Command = .serve
@@ -22,10 +24,13 @@ public struct CommandLineOptions: Equatable {
 
     public static let usage = """
         usage: hometown [serve] [options]
+               hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
                hometown --help
 
         commands:
           serve                 run the server (the default)
+          token                 print a JWT signed with the configured secret (auth.jwt_secret /
+                                HOMETOWN_JWT_SECRET), for trying rooms without an identity provider
 
         options:
           --config FILE         JSON config file (see Config/hometown.json for every key)
@@ -46,10 +51,20 @@ public struct CommandLineOptions: Equatable {
     public static func parse(_ arguments: [String]) throws -> CommandLineOptions {
         var options = CommandLineOptions()
         var rest = arguments[...]
+        var tokenCommand = false
         if let first = rest.first, !first.hasPrefix("-") {
-            guard first == "serve" else { throw Error(message: "unknown command '\(first)'\n\n\(usage)") }
+            switch first {
+            case "serve": break
+            case "token": tokenCommand = true
+            default: throw Error(message: "unknown command '\(first)'\n\n\(usage)")
+            }
             rest = rest.dropFirst()
         }
+        var sub: String?
+        var name: String?
+        var role = "viewer"
+        var room: String?
+        var ttl = 86_400
         func value(_ flag: String) throws -> String {
             guard let next = rest.first else { throw Error(message: "\(flag) needs a value") }
             rest = rest.dropFirst()
@@ -73,6 +88,14 @@ public struct CommandLineOptions: Equatable {
                 }
                 options.loops = loops
             case "--enable-bench": options.enableBench = true
+            case "--sub" where tokenCommand: sub = try value(argument)
+            case "--name" where tokenCommand: name = try value(argument)
+            case "--role" where tokenCommand: role = try value(argument)
+            case "--room" where tokenCommand: room = try value(argument)
+            case "--ttl" where tokenCommand:
+                let text = try value(argument)
+                guard let seconds = Int(text), seconds > 0 else { throw Error(message: "--ttl: '\(text)' is not a number of seconds") }
+                ttl = seconds
             case "--log-level":
                 let text = try value(argument)
                 guard let level = Log.Level(name: text) else {
@@ -82,6 +105,13 @@ public struct CommandLineOptions: Equatable {
             default:
                 throw Error(message: "unknown option '\(argument)'\n\n\(usage)")
             }
+        }
+        if tokenCommand && options.command != .help {
+            guard let sub, !sub.isEmpty else { throw Error(message: "token: --sub is required") }
+            guard ["viewer", "streamer", "moderator", "admin"].contains(role) else {
+                throw Error(message: "token: --role must be viewer, streamer, moderator or admin")
+            }
+            options.command = .token(sub: sub, name: name, role: role, room: room, ttl: ttl)
         }
         return options
     }

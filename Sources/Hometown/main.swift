@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import Gateway
 
@@ -32,6 +33,12 @@ do {
     exit(2)
 }
 Log.level = config.logLevel
+
+if case .token(let sub, let name, let role, let room, let ttl) = options.command {
+    let exp = Int64(Date().timeIntervalSince1970) + Int64(ttl)
+    print(JWT.sign(JWT.Claims(sub: sub, name: name ?? sub, role: role, room: room, exp: exp), secret: config.auth.jwtSecret))
+    exit(0)
+}
 
 // Block the stop signals before any loop thread exists, so only sigwait below receives them.
 var stopSignals = sigset_t()

@@ -33,6 +33,24 @@ public enum RoomEvent: Equatable, Sendable {
         public var recovered: Bool
         public var you: Identity
         public var slowMode: Int
+
+        public init(
+            room: String, epoch: String, title: String, live: Bool, viewers: Int, seq: UInt64, pinned: SKU?,
+            products: [Product], comments: [Comment], recovered: Bool, you: Identity, slowMode: Int
+        ) {
+            self.room = room
+            self.epoch = epoch
+            self.title = title
+            self.live = live
+            self.viewers = viewers
+            self.seq = seq
+            self.pinned = pinned
+            self.products = products
+            self.comments = comments
+            self.recovered = recovered
+            self.you = you
+            self.slowMode = slowMode
+        }
     }
 }
 

@@ -1,0 +1,41 @@
+import Auth
+import Gateway
+import JSON
+import WebSocket
+import WebSocketClient
+
+let testSecret = "end-to-end-test-secret-0123456789"
+
+func token(_ sub: String, role: String = "viewer", name: String? = nil, room: String? = nil, exp: Int64 = 4_000_000_000) -> String {
+    JWT.sign(JWT.Claims(sub: sub, name: name ?? sub, role: role, room: room, exp: exp), secret: testSecret)
+}
+
+/// A room client over a real socket: JSON in, JSON out.
+final class LiveClient {
+    let socket: BlockingWebSocketClient
+
+    init(_ server: HometownServer, room: String, token: String?, query: String = "") throws {
+        let path = "/live/\(room)?" + (token.map { "token=\($0)&" } ?? "") + query
+        self.socket = try BlockingWebSocketClient(port: server.port, path: path)
+    }
+
+    func send(_ json: String) throws { try self.socket.send(text: json) }
+
+    func next() throws -> JSONValue { try JSONParser.parse(self.socket.receiveMessage().payload) }
+
+    /// Reads until a message of `type` arrives (others are skipped).
+    func next(_ type: String, where predicate: (JSONValue) -> Bool = { _ in true }) throws -> JSONValue {
+        while true {
+            let message = try self.next()
+            if message["type"]?.stringValue == type && predicate(message) { return message }
+        }
+    }
+}
+
+func liveServer<T>(_ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (HometownServer) throws -> T) throws -> T {
+    try withServer({ config in
+        config.auth.jwtSecret = testSecret
+        config.rooms.demo = false
+        configure(&config)
+    }, body)
+}

@@ -1,0 +1,84 @@
+import Gateway
+import JSON
+import LiveRoom
+import Testing
+
+@Suite("Room wire codec")
+struct RoomWireCodecTests {
+    func decode(_ text: String) -> Result<(RoomCommand, ref: String?), RoomWireCodec.DecodeError> {
+        RoomWireCodec.decode(Array(text.utf8))
+    }
+
+    func command(_ text: String) -> RoomCommand? {
+        if case .success(let (command, _)) = decode(text) { return command }
+        return nil
+    }
+
+    func errorCode(_ text: String) -> RoomError? {
+        if case .failure(let error) = decode(text) { return error.code }
+        return nil
+    }
+
+    @Test func decodesEveryCommand() {
+        #expect(command(#"{"type":"comment","text":"好"}"#) == .comment(text: "好"))
+        #expect(command(#"{"type":"like"}"#) == .like)
+        #expect(command(#"{"type":"order","sku":"a","qty":2,"ref":"r1"}"#) == .order(sku: "a", qty: 2, ref: "r1"))
+        #expect(command(#"{"type":"room.open","title":"T"}"#) == .open(title: "T"))
+        #expect(command(#"{"type":"room.open"}"#) == .open(title: nil))
+        #expect(command(#"{"type":"room.close"}"#) == .close)
+        #expect(command(#"{"type":"product.add","sku":"a-1","title":"x","price":100,"stock":5}"#) == .productAdd(sku: "a-1", title: "x", price: 100, stock: 5))
+        #expect(command(#"{"type":"product.restock","sku":"a","qty":3}"#) == .restock(sku: "a", qty: 3))
+        #expect(command(#"{"type":"pin","sku":"a"}"#) == .pin(sku: "a"))
+        #expect(command(#"{"type":"pin","sku":null}"#) == .pin(sku: nil))
+        #expect(command(#"{"type":"sale.start","sku":"a","limit":2,"countdown":5,"seconds":60}"#) == .saleStart(sku: "a", limit: 2, countdown: 5, seconds: 60))
+        #expect(command(#"{"type":"sale.stop","sku":"a"}"#) == .saleStop(sku: "a"))
+        #expect(command(#"{"type":"slowmode","seconds":0}"#) == .slowMode(seconds: 0))
+        #expect(command(#"{"type":"mute","user":"u","seconds":60}"#) == .mute(user: "u", seconds: 60))
+        #expect(command(#"{"type":"unmute","user":"u"}"#) == .unmute(user: "u"))
+        #expect(command(#"{"type":"ban","user":"u"}"#) == .ban(user: "u"))
+    }
+
+    @Test func preciseErrorCodes() {
+        #expect(errorCode("{nope") == .badJSON)
+        #expect(errorCode("[1,2]") == .badJSON)
+        #expect(errorCode(#"{"text":"no type"}"#) == .badRequest)
+        #expect(errorCode(#"{"type":"dance"}"#) == .unknownType)
+        #expect(errorCode(#"{"type":"comment"}"#) == .badRequest)
+        #expect(errorCode(#"{"type":"comment","text":5}"#) == .badRequest)
+        #expect(errorCode(#"{"type":"order","sku":"a","qty":1}"#) == .badRequest)  // no ref
+        #expect(errorCode(#"{"type":"order","sku":"a","qty":1.5,"ref":"r"}"#) == .badRequest)
+        #expect(errorCode(#"{"type":"product.add","sku":"bad sku!","title":"x","price":1,"stock":1}"#) == .badRequest)
+        #expect(errorCode(#"{"type":"sale.start","sku":"a","limit":0}"#) == .badRequest)
+    }
+
+    @Test func errorsCarryTheRequestRef() {
+        guard case .failure(let error) = decode(#"{"type":"order","sku":"a","qty":-1,"ref":"r7"}"#) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.ref == "r7")
+        let encoded = try? JSONParser.parse(RoomWireCodec.encode(.error(code: error.code, message: error.message, ref: error.ref)))
+        #expect(encoded?["ref"]?.stringValue == "r7")
+        #expect(encoded?["code"]?.stringValue == "bad_request")
+    }
+
+    @Test func encodedEventsAreJSONWithTheDocumentedFields() throws {
+        let product = Product(sku: "a", title: "冬笋 \"fresh\"", price: 3990, stock: 10, left: 7, sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil))
+        let welcome = try JSONParser.parse(RoomWireCodec.encode(.welcome(RoomEvent.Welcome(
+            room: "r", epoch: "E", title: "T", live: true, viewers: 3, seq: 9, pinned: "a", products: [product],
+            comments: [Comment(seq: 9, user: "u", name: "n", text: "hi", ts: 1)], recovered: true,
+            you: Identity(user: "u", name: "n", role: .viewer), slowMode: 0))))
+        #expect(welcome["type"]?.stringValue == "welcome")
+        #expect(welcome["products"]?.arrayValue?.first?["sale"]?["state"]?.stringValue == "live")
+        #expect(welcome["products"]?.arrayValue?.first?["sale"]?["ends_at"] == JSONValue.null)
+        #expect(welcome["products"]?.arrayValue?.first?["title"]?.stringValue == "冬笋 \"fresh\"")
+        #expect(welcome["comments"]?.arrayValue?.first?["seq"]?.intValue == 9)
+        #expect(welcome["recovered"]?.boolValue == true)
+        let result = try JSONParser.parse(RoomWireCodec.encode(.orderResult(ref: "r", status: .soldOut, order: nil)))
+        #expect(result["type"]?.stringValue == "order.result")
+        #expect(result["status"]?.stringValue == "sold_out")
+        #expect(result["order"] == nil)
+        let order = try JSONParser.parse(RoomWireCodec.encode(.order(Order(id: "E-1", room: "r", sku: "a", user: "u", name: "n", qty: 2, price: 3990, ref: "x", ts: 7))))
+        #expect(order["order"]?.stringValue == "E-1" && order["qty"]?.intValue == 2 && order["price"]?.intValue == 3990)
+    }
+}

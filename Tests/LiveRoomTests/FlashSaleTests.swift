@@ -1,0 +1,147 @@
+import LiveRoom
+import Testing
+
+@Suite("Flash sales and orders")
+struct FlashSaleTests {
+    @Test func statusesAreCheckedInTheDocumentedOrder() {
+        let f = RoomFixture(stock: 3, limit: 2)
+        let a = f.join("a")
+        let b = f.join("b")
+        #expect(f.order(a, ref: "x", sku: "nope").0 == .invalid)
+        #expect(f.order(a, qty: 0, ref: "x").0 == .invalid)
+        #expect(f.order(a, qty: 3, ref: "x").0 == .limitReached)
+        #expect(f.order(a, qty: 2, ref: "a1").0 == .accepted)
+        #expect(f.order(a, qty: 1, ref: "a2").0 == .limitReached)
+        #expect(f.order(b, qty: 2, ref: "b1").0 == .soldOut)  // 1 left, 2 asked
+        #expect(f.order(b, qty: 1, ref: "b1").0 == .accepted)  // the refused ref was not bound
+        #expect(f.order(b, qty: 1, ref: "b2").0 == .soldOut)
+        _ = f.apply(.saleStop(sku: "bamboo"), from: f.streamer)
+        #expect(f.order(b, qty: 1, ref: "b3").0 == .notOnSale)
+    }
+
+    @Test func anonymousViewersCannotBuy() {
+        let f = RoomFixture()
+        let guest = f.join("", anonymous: true)
+        #expect(f.error(f.apply(.order(sku: "bamboo", qty: 1, ref: "r"), from: guest)) == .unauthorized)
+    }
+
+    @Test func retriedRefsReturnTheSameOrderAndNeverTakeStockTwice() {
+        let f = RoomFixture(stock: 5, limit: 5)
+        let a = f.join("a")
+        let (status, id) = f.order(a, ref: "tap-1")
+        #expect(status == .accepted)
+        for _ in 0..<10 { #expect(f.order(a, ref: "tap-1") == (.accepted, id)) }
+        #expect(f.room.product("bamboo")?.left == 4)
+        // Another connection of the same user retrying after a reconnect: same order.
+        let a2 = f.join("a")
+        #expect(f.order(a2, ref: "tap-1") == (.accepted, id))
+        // The same ref from another user is another order.
+        let b = f.join("b")
+        #expect(f.order(b, ref: "tap-1").1 != id)
+    }
+
+    @Test func acceptedOrdersGoToTheStaffOrderStream() {
+        let f = RoomFixture()
+        let a = f.join("a", name: "Alice")
+        let effects = f.apply(.order(sku: "bamboo", qty: 1, ref: "r"), from: a)
+        let streamed = effects.compactMap { if case .staff(.order(let order)) = $0 { return order } else { return nil } }
+        #expect(streamed.count == 1)
+        #expect(streamed.first?.user == "a" && streamed.first?.price == 3990 && streamed.first?.qty == 1)
+    }
+
+    @Test func sellingOutIsAnnouncedAtOnceAndStockIsCoalesced() {
+        let f = RoomFixture(stock: 3, limit: 1)
+        let buyers = (0..<3).map { f.join("b\($0)") }
+        f.advance(ms: 1000)
+        _ = f.order(buyers[0], ref: "r")
+        _ = f.order(buyers[1], ref: "r")
+        var stockEvents = f.room.tick(now: f.now).filter { if case .broadcast(.stock, _) = $0 { return true } else { return false } }
+        #expect(stockEvents == [.broadcast(.stock(sku: "bamboo", left: 1), droppable: true)])
+        f.advance(ms: 50)
+        let last = f.apply(.order(sku: "bamboo", qty: 1, ref: "r"), from: buyers[2])
+        #expect(last.contains(.broadcast(.stock(sku: "bamboo", left: 0), droppable: true)))
+        #expect(last.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .soldOut } else { return false } })
+        stockEvents = f.room.tick(now: f.now + 1000).filter { if case .broadcast(.stock, _) = $0 { return true } else { return false } }
+        #expect(stockEvents.isEmpty)
+    }
+
+    @Test func countdownAndDurationFollowTheServerClock() {
+        let f = RoomFixture(stock: 10, limit: 1, startSale: false)
+        let a = f.join("a")
+        let effects = f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: 10, seconds: 30), from: f.streamer)
+        let start = f.now + 10_000
+        #expect(effects == [.broadcast(.sale(sku: "bamboo", sale: FlashSale(state: .scheduled, limit: 1, startsAt: start, endsAt: start + 30_000)), droppable: false)])
+        #expect(f.order(a, ref: "early").0 == .notOnSale)
+        f.advance(ms: 10_000)
+        let opened = f.room.tick(now: f.now)
+        #expect(opened.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .live } else { return false } })
+        #expect(f.order(a, ref: "on-time").0 == .accepted)
+        f.advance(ms: 30_000)
+        #expect(f.order(a, ref: "late").0 == .notOnSale)  // ended on the way in, even before a tick
+        #expect(f.room.product("bamboo")?.sale.state == .ended)
+    }
+
+    @Test func restockReopensASoldOutSale() {
+        let f = RoomFixture(stock: 1, limit: 5)
+        let a = f.join("a")
+        #expect(f.order(a, ref: "1").0 == .accepted)
+        #expect(f.room.product("bamboo")?.sale.state == .soldOut)
+        _ = f.apply(.restock(sku: "bamboo", qty: 2), from: f.streamer)
+        #expect(f.room.product("bamboo")?.sale.state == .live)
+        #expect(f.room.product("bamboo")?.stock == 3)
+        #expect(f.order(a, qty: 2, ref: "2").0 == .accepted)
+    }
+
+    @Test func streamerCommandsValidate() {
+        let f = RoomFixture()
+        #expect(f.error(f.apply(.productAdd(sku: "bamboo", title: "again", price: 1, stock: 1), from: f.streamer)) == .conflict)
+        #expect(f.error(f.apply(.pin(sku: "nope"), from: f.streamer)) == .notFound)
+        #expect(f.error(f.apply(.restock(sku: "nope", qty: 1), from: f.streamer)) == .notFound)
+        _ = f.apply(.close, from: f.streamer)
+        #expect(!f.room.live)
+        #expect(f.room.product("bamboo")?.sale.state == .ended)
+        #expect(f.error(f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: nil, seconds: nil), from: f.streamer)) == .roomNotLive)
+    }
+
+    @Test func randomOrderStormsNeverOversellOrBreakLimits() {
+        // Model test: seeded random buyers, quantities and retries against the invariants.
+        var generator = SplitMix(seed: 42)
+        for round in 0..<50 {
+            let stock = Int(generator.next() % 40) + 1
+            let limit = Int(generator.next() % 4) + 1
+            let f = RoomFixture(stock: stock, limit: limit)
+            let buyers = (0..<Int(generator.next() % 30 + 5)).map { f.join("u\($0 % 17)") }
+            var accepted: [String: (user: String, qty: Int)] = [:]
+            var perUser: [String: Int] = [:]
+            for attempt in 0..<200 {
+                let member = buyers[Int(generator.next() % UInt64(buyers.count))]
+                let user = f.room.identity(of: member)!.user
+                let qty = Int(generator.next() % 3) + 1
+                let ref = "r\(generator.next() % 50)"
+                let (status, id) = f.order(member, qty: qty, ref: ref)
+                if status == .accepted, let id, accepted[id] == nil {
+                    accepted[id] = (user, qty)
+                    perUser[user, default: 0] += qty
+                }
+                _ = attempt
+            }
+            let sold = accepted.values.reduce(0) { $0 + $1.qty }
+            let left = f.room.product("bamboo")!.left
+            #expect(left >= 0, "round \(round)")
+            #expect(sold + left == stock, "round \(round): sold \(sold) + left \(left) != \(stock)")
+            #expect(perUser.values.allSatisfy { $0 <= limit }, "round \(round)")
+        }
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,49 @@
+import LiveRoom
+import Testing
+
+@Suite("Viewer count, likes and coalescing")
+struct ViewerCountTests {
+    @Test func countsPeopleNotConnections() {
+        let f = RoomFixture()
+        let a1 = f.join("a")
+        let a2 = f.join("a")
+        _ = f.join("", anonymous: true)
+        _ = f.join("", anonymous: true)
+        _ = f.join("seller2", role: .streamer)
+        #expect(f.room.viewerCount == 3)  // a, and two anonymous connections
+        _ = f.room.leave(a1, now: f.now)
+        #expect(f.room.viewerCount == 3)
+        _ = f.room.leave(a2, now: f.now)
+        #expect(f.room.viewerCount == 2)
+    }
+
+    func viewerEvents(_ effects: [RoomEffect]) -> [Int] {
+        effects.compactMap { if case .broadcast(.viewers(let count), true) = $0 { return count } else { return nil } }
+    }
+
+    @Test func viewerCountIsCoalescedToOncePerSecondAndOnlyWhenChanged() {
+        let f = RoomFixture()
+        f.advance(ms: 5000)
+        _ = f.join("a")
+        #expect(viewerEvents(f.room.tick(now: f.now)) == [1])
+        _ = f.join("b")
+        _ = f.join("c")
+        f.advance(ms: 500)
+        #expect(viewerEvents(f.room.tick(now: f.now)) == [])  // too soon
+        f.advance(ms: 500)
+        #expect(viewerEvents(f.room.tick(now: f.now)) == [3])
+        f.advance(ms: 5000)
+        #expect(viewerEvents(f.room.tick(now: f.now)) == [])  // unchanged
+    }
+
+    @Test func likesAreCoalesced() {
+        let f = RoomFixture()
+        let a = f.join("a")
+        f.advance(ms: 5000)
+        for _ in 0..<7 { _ = f.apply(.like, from: a) }
+        let effects = f.room.tick(now: f.now)
+        #expect(effects.contains(.broadcast(.likes(count: 7, total: 7), droppable: true)))
+        _ = f.apply(.like, from: a)
+        #expect(!f.room.tick(now: f.now + 10).contains { if case .broadcast(.likes, _) = $0 { return true } else { return false } })
+    }
+}
