@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "WebSocketClient", dependencies: ["WebSocket"]),
         .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth"]),
         .executableTarget(
-            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient"],
+            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON"],
             path: "LoadTests/HometownLoad"),
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),

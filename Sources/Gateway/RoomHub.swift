@@ -24,6 +24,8 @@ public final class RoomHub: @unchecked Sendable {
         let room: Room
         let loop: EventLoop
         var sessions: [MemberID: WebSocketSession] = [:]
+        /// The order stream's receivers, kept apart so an order does not walk every viewer.
+        var staff: [MemberID: WebSocketSession] = [:]
 
         init(room: Room, loop: EventLoop) {
             self.room = room
@@ -88,6 +90,7 @@ public final class RoomHub: @unchecked Sendable {
         let identity = session.identity
         self.run(on: host.loop) {
             host.sessions[member] = session
+            if identity.role.isStaff { host.staff[member] = session }
             self.perform(host.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), host)
         }
     }
@@ -97,6 +100,7 @@ public final class RoomHub: @unchecked Sendable {
         let member = session.member
         self.run(on: host.loop) {
             host.sessions[member] = nil
+            host.staff[member] = nil
             self.perform(host.room.leave(member, now: WallClock.nowMillis()), host)
         }
     }
@@ -136,7 +140,7 @@ public final class RoomHub: @unchecked Sendable {
                 }
             case .staff(let event):
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
-                for session in host.sessions.values where session.identity.role.isStaff {
+                for session in host.staff.values {
                     self.run(on: session.connection.loop) { session.connection.enqueue(frame) }
                 }
             case .disconnect(let members, let code, let reason):

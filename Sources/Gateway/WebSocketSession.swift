@@ -228,8 +228,19 @@ public final class WebSocketSession: ConnectionHandler {
             return false
         }
         self.host = host
+        if self.identity.role.isStaff {
+            // The order stream is never dropped; give the people running the sale far more room
+            // to fall behind during a stampede before the slow-consumer rule cuts them off.
+            let limits = self.connection.limits
+            self.connection.limits = OutboundLimits(
+                lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark,
+                hardLimit: limits.hardLimit * Self.staffOutboundFactor)
+        }
         return true
     }
+
+    /// How many times the normal outbound hard limit a streamer or moderator gets.
+    static let staffOutboundFactor = 16
 
     /// Closes with a close frame (for example 4003 when banned).
     func close(code: UInt16, reason: String) {

@@ -311,8 +311,12 @@ public final class EventLoop {
 
     /// Takes ownership of a connected, non-blocking socket. Loop thread only. Used by `accept`, and
     /// by tests and clients that connect themselves.
+    ///
+    /// - Parameter makeHandler: the connection's handler; `acceptHandler` when nil.
     @discardableResult
-    public func adopt(fd: Int32, peerIPv4: UInt32 = 0) -> Connection {
+    public func adopt(
+        fd: Int32, peerIPv4: UInt32 = 0, makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
+    ) -> Connection {
         let generation = self.nextGeneration
         self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
         let connection = Connection(
@@ -324,8 +328,8 @@ public final class EventLoop {
         self.connectionCount += 1
         self.acceptedTotal += 1
         self.updateInterest(connection)
-        if let acceptHandler = self.acceptHandler {
-            connection.handler = acceptHandler(connection)
+        if let factory = makeHandler ?? self.acceptHandler {
+            connection.handler = factory(connection)
         }
         if connection.handler == nil { self.scheduleClose(connection) }
         return connection
