@@ -34,13 +34,15 @@ swift_count=$(echo "$swift_line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\
 autobahn_count=0
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     step "Autobahn|Testsuite 1.*-10.* against /echo (release build)"
-    swift build -c release --product hometown
+    swift build -c release
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     data=$(mktemp -d)
     "$root/.build/release/hometown" --port "$port" --data "$data" --log-level warn &
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
     bash "$root/../shared/autobahn/run-autobahn.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
+    step "flash-sale smoke run with hometown-load (600 buyers, 400 units)"
+    "$root/.build/release/hometown-load" flash --port "$port" --buyers 600 --stock 400 --room ci-flash
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     trap - EXIT
