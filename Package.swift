@@ -27,14 +27,19 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .target(name: "CLinux"),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         // Sans-IO RFC 6455: HTTP upgrade head, handshake, frames, UTF-8, close codes. Never touches a socket.
         .target(name: "WebSocket", dependencies: ["COpenSSL"]),
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
         .target(name: "Transport", dependencies: ["CLinux"], swiftSettings: hotPathSettings),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
-        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth"], swiftSettings: hotPathSettings),
+        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal"], swiftSettings: hotPathSettings),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom"),
+        // Durable rooms and orders: SQLite in WAL mode behind the OrderStore seam, group commit.
+        .target(name: "OrderJournal", dependencies: ["CSQLite", "LiveRoom"]),
         // A strict JSON parser and a streaming writer: config files now, the room wire codec next.
         .target(name: "JSON"),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
@@ -49,6 +54,7 @@ let package = Package(
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"]),
         .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
+        .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),

@@ -5,6 +5,8 @@ public struct CommandLineOptions: Equatable {
         case help
         /// Print a signed JWT (for testing and the load tool): who, role, optional room, lifetime.
         case token(sub: String, name: String?, role: String, room: String?, ttl: Int)
+        /// Print a room's orders from the store in `--data` (read-only; safe while serving).
+        case orders(room: String, format: String, after: String?)
     }
 
     public var command: Command = .serve
@@ -25,10 +27,12 @@ public struct CommandLineOptions: Equatable {
     public static let usage = """
         usage: hometown [serve] [options]
                hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
+               hometown orders --data DIR --room R [--format jsonl|csv] [--after ORDER_ID]
                hometown --help
 
         commands:
           serve                 run the server (the default)
+          orders                print a room's orders from the store (JSON lines, or CSV with a header)
           token                 print a JWT signed with the configured secret (auth.jwt_secret /
                                 HOMETOWN_JWT_SECRET), for trying rooms without an identity provider
 
@@ -52,10 +56,14 @@ public struct CommandLineOptions: Equatable {
         var options = CommandLineOptions()
         var rest = arguments[...]
         var tokenCommand = false
+        var ordersCommand = false
+        var format = "jsonl"
+        var after: String?
         if let first = rest.first, !first.hasPrefix("-") {
             switch first {
             case "serve": break
             case "token": tokenCommand = true
+            case "orders": ordersCommand = true
             default: throw Error(message: "unknown command '\(first)'\n\n\(usage)")
             }
             rest = rest.dropFirst()
@@ -91,7 +99,11 @@ public struct CommandLineOptions: Equatable {
             case "--sub" where tokenCommand: sub = try value(argument)
             case "--name" where tokenCommand: name = try value(argument)
             case "--role" where tokenCommand: role = try value(argument)
-            case "--room" where tokenCommand: room = try value(argument)
+            case "--room" where tokenCommand || ordersCommand: room = try value(argument)
+            case "--format" where ordersCommand:
+                format = try value(argument)
+                guard format == "jsonl" || format == "csv" else { throw Error(message: "orders: --format must be jsonl or csv") }
+            case "--after" where ordersCommand: after = try value(argument)
             case "--ttl" where tokenCommand:
                 let text = try value(argument)
                 guard let seconds = Int(text), seconds > 0 else { throw Error(message: "--ttl: '\(text)' is not a number of seconds") }
@@ -105,6 +117,10 @@ public struct CommandLineOptions: Equatable {
             default:
                 throw Error(message: "unknown option '\(argument)'\n\n\(usage)")
             }
+        }
+        if ordersCommand && options.command != .help {
+            guard let room, !room.isEmpty else { throw Error(message: "orders: --room is required") }
+            options.command = .orders(room: room, format: format, after: after)
         }
         if tokenCommand && options.command != .help {
             guard let sub, !sub.isEmpty else { throw Error(message: "token: --sub is required") }

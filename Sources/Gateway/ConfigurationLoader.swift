@@ -69,6 +69,9 @@ public enum ConfigurationLoader {
             }
             try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
         }
+        try reader.object("journal") { journal in
+            try journal.bool("enabled") { config.journal.enabled = $0 }
+        }
         try reader.object("rooms") { rooms in
             try rooms.bool("demo") { config.rooms.demo = $0 }
             try rooms.number("comment_budget", in: 0.1...100_000) { config.rooms.room.commentBudgetPerSecond = $0 }

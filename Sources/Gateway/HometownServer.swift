@@ -1,4 +1,6 @@
+import Glibc
 import LiveRoom
+import OrderJournal
 import Transport
 
 /// The server object: event loops, listeners, and the shared state sessions reach through it.
@@ -9,6 +11,8 @@ public final class HometownServer: @unchecked Sendable {
     let group: EventLoopGroup
     let benchHub: BenchHub
     public let rooms: RoomHub
+    var store: SQLiteOrderStore?
+    var journal: GroupCommitJournal?
 
     public init(config: ServerConfiguration) throws {
         self.config = config
@@ -16,7 +20,8 @@ public final class HometownServer: @unchecked Sendable {
         self.benchHub = BenchHub(loops: self.group.loops)
         self.rooms = RoomHub(
             loops: self.group.loops, settings: config.rooms.room,
-            epoch: String(WallClock.nowMillis(), radix: 36))
+            epoch: String(WallClock.nowMillis(), radix: 36), counters: self.counters)
+        if config.journal.enabled { try self.openJournal() }
         for loop in self.group.loops {
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { [unowned self] connection in
@@ -36,9 +41,38 @@ public final class HometownServer: @unchecked Sendable {
         Log.info("listening", ["host": self.config.host, "port": self.port, "loops": self.group.loops.count])
     }
 
+    /// The durable store: opened (created) in the data directory, every room and order restored
+    /// from it, and its writer thread started. Fails startup if the store cannot be opened.
+    private func openJournal() throws {
+        let directory = self.config.dataDirectory
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+        }
+        let store = try SQLiteOrderStore(path: directory + "/" + SQLiteOrderStore.fileName)
+        let now = WallClock.nowMillis()
+        var restoredOrders = 0
+        for (snapshot, orders) in try store.load() {
+            self.rooms.install(Room.restore(snapshot, orders: orders, epoch: self.rooms.epoch, settings: self.config.rooms.room, now: now))
+            restoredOrders += orders.count
+        }
+        let journal = GroupCommitJournal(store: store)
+        let counters = self.counters
+        journal.onFailure = { error in
+            counters.journalFailures.increment()
+            Log.error("journal commit failed; orders in it were refused as unavailable", ["error": error])
+        }
+        journal.start()
+        self.rooms.journal = journal
+        self.store = store
+        self.journal = journal
+        Log.info("store opened", ["path": directory + "/" + SQLiteOrderStore.fileName, "rooms": self.rooms.roomCount, "orders": restoredOrders])
+    }
+
     /// The `demo` room: live, with hometown goods, so a newcomer sees a room selling at once.
     private func createDemoRoom() {
-        let host = self.rooms.hostCreating("demo")
+        // A demo room restored from the store keeps its state (and its sales' history).
+        guard self.rooms.host(for: "demo") == nil else { return }
+        let host = self.rooms.hostCreating("demo", owner: "hometown")
         self.rooms.seed(host, commands: [
             .open(title: "Hometown demo: winter bamboo shoots from the hills 冬笋直播"),
             .productAdd(sku: "bamboo-shoots", title: "Winter bamboo shoots 冬笋 500 g", price: 3990, stock: 500),
@@ -52,6 +86,8 @@ public final class HometownServer: @unchecked Sendable {
     /// Closes listeners and connections and waits for the loops to finish.
     public func stop() {
         self.group.stop()
+        // The loops are gone; commit whatever they queued before returning.
+        self.journal?.stop()
     }
 
     /// Open connections across loops (read racily; for tests and metrics).

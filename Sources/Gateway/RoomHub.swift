@@ -1,4 +1,5 @@
 import LiveRoom
+import OrderJournal
 import Synchronization
 import Transport
 
@@ -18,6 +19,10 @@ public final class RoomHub: @unchecked Sendable {
     private var directory: [String: RoomHost] = [:]
     private let local: [LocalRooms]
     private let nextMember = Atomic<Int>(1)
+    /// Where accepted orders become durable before anyone is told; nil keeps orders in memory only
+    /// (`journal.enabled: false`, for benchmarks that measure the cost of durability).
+    var journal: GroupCommitJournal?
+    let counters: ServerCounters
 
     /// A room and its host loop. `room` and `sessions` are touched only on `loop`.
     final class RoomHost {
@@ -44,8 +49,9 @@ public final class RoomHub: @unchecked Sendable {
         var sessions: ContiguousArray<WebSocketSession> = []
     }
 
-    init(loops: [EventLoop], settings: RoomSettings, epoch: String) {
+    init(loops: [EventLoop], settings: RoomSettings, epoch: String, counters: ServerCounters) {
         self.loops = loops
+        self.counters = counters
         self.settings = settings
         self.epoch = epoch
         self.local = loops.map { _ in LocalRooms() }
@@ -64,11 +70,18 @@ public final class RoomHub: @unchecked Sendable {
     }
 
     /// The room, created on first use (by a streamer). Any thread.
-    func hostCreating(_ id: String, title: String = "") -> RoomHost {
+    func hostCreating(_ id: String, owner: String) -> RoomHost {
+        self.install(Room(id: id, epoch: self.epoch, settings: self.settings, now: WallClock.nowMillis()), owner: owner)
+    }
+
+    /// Hosts `room` (a new one, or one restored from the store) unless a room of that name exists.
+    @discardableResult
+    func install(_ room: Room, owner: String? = nil) -> RoomHost {
         self.directoryLock.withLock {
-            if let existing = self.directory[id] { return existing }
+            if let existing = self.directory[room.id] { return existing }
+            if let owner { room.owner = owner }
+            let id = room.id
             let loop = self.loops[Int(UInt(bitPattern: stableHash(id)) % UInt(self.loops.count))]
-            let room = Room(id: id, epoch: self.epoch, title: title, settings: self.settings, now: WallClock.nowMillis())
             let host = RoomHost(room: room, loop: loop)
             self.directory[id] = host
             loop.execute { self.local[loop.index].hosted.append(host) }
@@ -115,8 +128,27 @@ public final class RoomHub: @unchecked Sendable {
     // MARK: - Effects (called on the host loop)
 
     func perform(_ effects: [RoomEffect], _ host: RoomHost) {
+        var stateChanged = false
         for effect in effects {
             switch effect {
+            case .commit(let order):
+                guard let journal = self.journal else {
+                    self.perform(host.room.orderCommitted(order, now: WallClock.nowMillis()), host)
+                    continue
+                }
+                journal.submit(order) { durable in
+                    // On the writer thread: hand the outcome back to the room's own loop.
+                    host.loop.execute {
+                        let now = WallClock.nowMillis()
+                        if durable {
+                            self.counters.ordersAccepted.increment()
+                            self.perform(host.room.orderCommitted(order, now: now), host)
+                        } else {
+                            self.counters.ordersUnavailable.increment()
+                            self.perform(host.room.orderFailed(order, now: now), host)
+                        }
+                    }
+                }
             case .send(let member, let event):
                 guard let session = host.sessions[member] else { continue }
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
@@ -133,6 +165,10 @@ public final class RoomHub: @unchecked Sendable {
                     self.run(on: session.connection.loop) { session.connection.enqueue(frame) }
                 }
             case .broadcast(let event, let droppable):
+                switch event {
+                case .room, .product, .pin, .sale, .slowMode: stateChanged = true
+                default: break
+                }
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
                 let roomID = host.room.id
                 for loop in self.loops {
@@ -150,6 +186,8 @@ public final class RoomHub: @unchecked Sendable {
                 }
             }
         }
+        // Products, sales and the room's own state are saved as they change (orders carry the rest).
+        if stateChanged, let journal = self.journal { journal.save(host.room.snapshot()) }
     }
 
     /// Fan-out on one loop: the same bytes appended to each local connection's queue.
@@ -213,7 +251,7 @@ public final class RoomHub: @unchecked Sendable {
             let member = self.makeMemberID()
             let now = WallClock.nowMillis()
             _ = host.room.join(member, as: Identity(user: "hometown", name: "Hometown", role: .streamer), now: now)
-            for command in commands { _ = host.room.apply(command, from: member, now: now) }
+            for command in commands { self.perform(host.room.apply(command, from: member, now: now), host) }
             _ = host.room.leave(member, now: now)
         }
     }

@@ -6,6 +6,7 @@ public enum Route: Equatable {
     case echo
     case bench(channel: String)
     case live(room: String)
+    case orders(room: String)
     case notFound
 
     /// Channel and room names: short `[A-Za-z0-9_-]` words, so a name is safe in logs and URLs.
@@ -21,6 +22,10 @@ public enum Route: Equatable {
         let path = head.path
         if path == "/healthz" { return .healthz }
         if path == "/echo" && config.echo.enabled { return .echo }
+        if path.hasPrefix("/api/rooms/") && path.hasSuffix("/orders") {
+            let room = path.dropFirst("/api/rooms/".count).dropLast("/orders".count)
+            if isValidName(room) { return .orders(room: String(room)) }
+        }
         if path.hasPrefix("/live/") {
             let room = path.dropFirst("/live/".count)
             if isValidName(room) { return .live(room: String(room)) }

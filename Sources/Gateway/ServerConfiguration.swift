@@ -17,6 +17,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var bench = BenchSettings()
     public var auth = AuthSettings()
     public var rooms = RoomsSettings()
+    public var journal = JournalSettings()
 
     public init() {}
 
@@ -69,6 +70,12 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Connections without a token join as anonymous viewers who may watch but not comment
         /// or buy. Off: they get 401.
         public var allowAnonymous = true
+    }
+
+    public struct JournalSettings: Equatable, Sendable {
+        /// Orders are acknowledged only after they are committed to the SQLite store in the data
+        /// directory. Off: orders live in memory only and are lost on restart (benchmarks only).
+        public var enabled = true
     }
 
     public struct RoomsSettings: Equatable, Sendable {

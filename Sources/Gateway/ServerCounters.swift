@@ -19,5 +19,9 @@ public final class Counter: Sendable {
 public final class ServerCounters: Sendable {
     public let protocolErrors = Counter()
     public let slowConsumerDisconnects = Counter()
+    public let ordersAccepted = Counter()
+    /// Orders whose commit failed: stock given back, buyer told `unavailable`.
+    public let ordersUnavailable = Counter()
+    public let journalFailures = Counter()
     public init() {}
 }

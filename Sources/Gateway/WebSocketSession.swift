@@ -152,6 +152,9 @@ public final class WebSocketSession: ConnectionHandler {
         case .notFound:
             self.respond(.text(.notFound, "not found\n"))
             return
+        case .orders(let room):
+            self.exportOrders(room, head)
+            return
         case .echo, .bench:
             break
         case .live(let room):
@@ -222,7 +225,7 @@ public final class WebSocketSession: ConnectionHandler {
             self.identity = Identity.anonymousViewer(self.member)
         }
         let host = self.server.rooms.host(for: room)
-            ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room) : nil)
+            ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room, owner: self.identity.user) : nil)
         guard let host else {
             self.respond(.text(.notFound, "no room '\(room)'\n"))
             return false
@@ -241,6 +244,64 @@ public final class WebSocketSession: ConnectionHandler {
 
     /// How many times the normal outbound hard limit a streamer or moderator gets.
     static let staffOutboundFactor = 16
+
+    /// `GET /api/rooms/{room}/orders`: the room's streamer (token for that room, or its creator)
+    /// or an admin. The query runs off the event loop on a read-only connection; the answer comes
+    /// back to this connection's loop.
+    private func exportOrders(_ room: String, _ head: HTTPRequestHead) {
+        guard head.method == "GET" else {
+            self.respond(.text(.methodNotAllowed, "GET only\n", headers: [("Allow", "GET")]))
+            return
+        }
+        guard let token = head.queryValue("token") ?? head.bearerToken,
+            case .success(let claims) = JWT.verify(token, secret: self.server.config.auth.jwtSecret, now: WallClock.nowMillis() / 1000)
+        else {
+            self.respond(.text(.unauthorized, "a valid streamer or admin token is required\n"))
+            return
+        }
+        guard let host = self.server.rooms.host(for: room) else {
+            self.respond(.text(.notFound, "no room '\(room)'\n"))
+            return
+        }
+        let allowed = claims.role == "admin" || (claims.role == "streamer" && (claims.room == room || claims.sub == host.room.owner))
+        guard allowed else {
+            self.respond(.text(.forbidden, "only this room's streamer or an admin may export its orders\n"))
+            return
+        }
+        let formatName = head.queryValue("format") ?? "jsonl"
+        guard let format = OrderExport.Format(rawValue: formatName == "json" ? "jsonl" : formatName) else {
+            self.respond(.text(.badRequest, "format must be jsonl or csv\n"))
+            return
+        }
+        var limit = OrderExport.defaultLimit
+        if let text = head.queryValue("limit") {
+            guard let value = Int(text), value >= 1, value <= OrderExport.maxLimit else {
+                self.respond(.text(.badRequest, "limit must be 1...\(OrderExport.maxLimit)\n"))
+                return
+            }
+            limit = value
+        }
+        guard self.server.config.journal.enabled else {
+            self.respond(.text(.serviceUnavailable, "the order journal is off (journal.enabled: false)\n"))
+            return
+        }
+        let after = head.queryValue("after")
+        let directory = self.server.config.dataDirectory
+        let loop = self.connection.loop
+        self.phase = .closing
+        Thread.detach {
+            let response: HTTPResponse
+            do {
+                let orders = try OrderExport.page(dataDirectory: directory, room: room, after: after, limit: limit)
+                let type = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
+                response = HTTPResponse(status: .ok, headers: [("Content-Type", type), ("Cache-Control", "no-store")], body: OrderExport.render(orders, format: format))
+            } catch {
+                Log.error("order export failed", ["room": room, "error": error])
+                response = .text(.internalServerError, "export failed\n")
+            }
+            loop.execute { self.respond(response) }
+        }
+    }
 
     /// Closes with a close frame (for example 4003 when banned).
     func close(code: UInt16, reason: String) {
@@ -276,7 +337,7 @@ public final class WebSocketSession: ConnectionHandler {
             case .success(let (command, ref)):
                 self.server.rooms.submit(command, ref: ref, from: self, host: host)
             }
-        case .healthz, .notFound:
+        case .healthz, .notFound, .orders:
             break
         }
     }

@@ -34,6 +34,26 @@ do {
 }
 Log.level = config.logLevel
 
+if case .orders(let room, let format, let after) = options.command {
+    var cursor = after
+    var first = true
+    do {
+        while true {
+            let page = try OrderExport.page(dataDirectory: config.dataDirectory, room: room, after: cursor, limit: OrderExport.maxLimit)
+            if page.isEmpty { break }
+            let bytes = OrderExport.render(page, format: format == "csv" ? .csv : .jsonLines, header: first)
+            FileHandle.standardOutput.write(Data(bytes))
+            first = false
+            cursor = page.last?.id
+        }
+        if first && format == "csv" { print("order,room,sku,user,name,qty,price,ts,ref") }
+    } catch {
+        FileHandle.standardError.write("hometown: cannot read orders from \(config.dataDirectory): \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+    exit(0)
+}
+
 if case .token(let sub, let name, let role, let room, let ttl) = options.command {
     let exp = Int64(Date().timeIntervalSince1970) + Int64(ttl)
     print(JWT.sign(JWT.Claims(sub: sub, name: name ?? sub, role: role, room: room, exp: exp), secret: config.auth.jwtSecret))

@@ -8,6 +8,10 @@ extension Room {
         if let existing = self.acceptedOrders[key] {
             return [.send(member, .orderResult(ref: ref, status: .accepted, order: existing.id))]
         }
+        if self.pendingOrders[key] != nil {
+            self.pendingOrders[key]?.waiters.append(member)
+            return []
+        }
         func answer(_ status: OrderStatus) -> [RoomEffect] {
             [.send(member, .orderResult(ref: ref, status: status, order: nil))]
         }
@@ -23,14 +27,12 @@ extension Room {
         let order = Order(
             id: "\(self.epoch)-\(self.orderCounter)", room: self.id, sku: sku, user: identity.user, name: identity.name,
             qty: qty, price: product.price, ref: ref, ts: now)
-        self.acceptedOrders[key] = order
+        // Reserved, not yet acknowledged: the order must be durable first. Retries of the same
+        // ref wait for the same commit instead of taking stock again.
+        self.pendingOrders[key] = PendingOrder(order: order, waiters: [member])
         self.boughtBySKU[sku, default: [:]][identity.user] = already + qty
         self.stockDirty.insert(sku)
-        self.pendingBought = (NameMask.mask(identity.name), sku, qty)
-        var effects: [RoomEffect] = [
-            .send(member, .orderResult(ref: ref, status: .accepted, order: order.id)),
-            .staff(.order(order)),
-        ]
+        var effects: [RoomEffect] = [.commit(order)]
         if self.ledger.left(sku) == 0 {
             product.sale.state = .soldOut
             self.products[sku] = product
@@ -40,6 +42,40 @@ extension Room {
             effects.append(.broadcast(.stock(sku: sku, left: 0), droppable: true))
             effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
         }
+        return effects
+    }
+
+    /// The order is durable: acknowledge it to everyone who asked and put it on the order stream.
+    public func orderCommitted(_ order: Order, now: Int64) -> [RoomEffect] {
+        let key = order.user + "\n" + order.ref
+        guard let pending = self.pendingOrders.removeValue(forKey: key) else { return [] }
+        self.acceptedOrders[key] = order
+        self.pendingBought = (NameMask.mask(order.name), order.sku, order.qty)
+        var effects: [RoomEffect] = pending.waiters.filter { self.members[$0] != nil }.map {
+            .send($0, .orderResult(ref: order.ref, status: .accepted, order: order.id))
+        }
+        effects.append(.staff(.order(order)))
+        return effects
+    }
+
+    /// The order could not be stored: its stock goes back, the buyer's count is undone, the ref is
+    /// free again, and the buyer hears `unavailable` (and may retry the same ref).
+    public func orderFailed(_ order: Order, now: Int64) -> [RoomEffect] {
+        let key = order.user + "\n" + order.ref
+        guard let pending = self.pendingOrders.removeValue(forKey: key) else { return [] }
+        self.ledger.add(order.sku, quantity: order.qty)
+        if let bought = self.boughtBySKU[order.sku]?[order.user] {
+            self.boughtBySKU[order.sku]?[order.user] = max(0, bought - order.qty)
+        }
+        var effects: [RoomEffect] = pending.waiters.filter { self.members[$0] != nil }.map {
+            .send($0, .orderResult(ref: order.ref, status: .unavailable, order: nil))
+        }
+        if var product = self.products[order.sku], product.sale.state == .soldOut {
+            product.sale.state = .live
+            self.products[order.sku] = product
+            effects.append(.broadcast(.sale(sku: order.sku, sale: product.sale), droppable: false))
+        }
+        self.stockDirty.insert(order.sku)
         return effects
     }
 

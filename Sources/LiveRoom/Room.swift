@@ -10,10 +10,12 @@ public final class Room {
     /// what they think.
     public let epoch: String
     public let settings: RoomSettings
-    public private(set) var title: String
-    public private(set) var live = false
-    public private(set) var slowModeSeconds = 0
-    public private(set) var pinned: SKU?
+    public internal(set) var title: String
+    public internal(set) var live = false
+    public internal(set) var slowModeSeconds = 0
+    public internal(set) var pinned: SKU?
+    /// The streamer who created the room (allowed to export its orders).
+    public var owner = ""
 
     let ledger: any StockLedger
     let sequencer: any CommentSequencer
@@ -35,6 +37,7 @@ public final class Room {
     var random: SplitMix64
 
     var acceptedOrders: [String: Order] = [:]
+    var pendingOrders: [String: PendingOrder] = [:]
     var boughtBySKU: [SKU: [String: Int]] = [:]
     var orderCounter = 0
 
@@ -230,6 +233,12 @@ public final class Room {
         }
         return effects
     }
+}
+
+/// An order whose stock is reserved while it is being made durable, and who is waiting for it.
+struct PendingOrder {
+    var order: Order
+    var waiters: [MemberID]
 }
 
 /// The slice of time over which incoming viewer comments are counted, to estimate the rate the

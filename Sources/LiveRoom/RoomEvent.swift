@@ -81,4 +81,7 @@ public enum RoomEffect: Equatable, Sendable {
     case staff(RoomEvent)
     /// Close these connections with `code` (banned users).
     case disconnect([MemberID], code: UInt16, reason: String)
+    /// Make this order durable, then report back with `orderCommitted` or `orderFailed`.
+    /// Nobody is told "accepted" before that.
+    case commit(Order)
 }

@@ -11,6 +11,7 @@ func withServer<T>(
     config.port = 0
     config.loops = 2
     config.logLevel = .warn
+    config.dataDirectory = makeTemporaryDirectory()
     configure(&config)
     Log.level = config.logLevel
     let server = try HometownServer(config: config)
@@ -37,4 +38,10 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
         waited += 0.01
     }
     return condition()
+}
+
+/// A fresh directory under /tmp for one test's data.
+func makeTemporaryDirectory() -> String {
+    var template = Array("/tmp/hometown-test-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
 }

@@ -25,8 +25,25 @@ final class RoomFixture {
         return self.nextMember
     }
 
+    /// When false, commits fail (a broken journal).
+    var journalWorks = true
+
+    /// Applies a command; orders to commit are committed (or failed) at once, like a journal that
+    /// answers immediately.
     func apply(_ command: RoomCommand, from member: MemberID, ref: String? = nil) -> [RoomEffect] {
-        self.room.apply(command, from: member, ref: ref, now: self.now)
+        self.settle(self.room.apply(command, from: member, ref: ref, now: self.now))
+    }
+
+    func settle(_ effects: [RoomEffect]) -> [RoomEffect] {
+        var out: [RoomEffect] = []
+        for effect in effects {
+            if case .commit(let order) = effect {
+                out += self.journalWorks ? self.room.orderCommitted(order, now: self.now) : self.room.orderFailed(order, now: self.now)
+            } else {
+                out.append(effect)
+            }
+        }
+        return out
     }
 
     func advance(ms: Int64) { self.now += ms }

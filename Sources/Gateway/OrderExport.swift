@@ -1,0 +1,68 @@
+import JSON
+import LiveRoom
+import OrderJournal
+
+/// Orders for fulfilment: JSON lines (one order a line, the `order` stream's fields plus `ref`
+/// and `room`) or CSV with a header row. Used by `GET /api/rooms/{room}/orders` and by
+/// `hometown orders`.
+public enum OrderExport {
+    public enum Format: String {
+        case jsonLines = "jsonl"
+        case csv
+    }
+
+    /// Default and largest page sizes for `limit`.
+    public static let defaultLimit = 1000
+    public static let maxLimit = 10_000
+
+    public static func render(_ orders: [Order], format: Format, header: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        switch format {
+        case .jsonLines:
+            for order in orders {
+                var w = JSONWriter()
+                w.raw("{\"order\":"); w.string(order.id)
+                w.raw(",\"room\":"); w.string(order.room)
+                w.raw(",\"sku\":"); w.string(order.sku)
+                w.raw(",\"user\":"); w.string(order.user)
+                w.raw(",\"name\":"); w.string(order.name)
+                w.raw(",\"qty\":"); w.int(order.qty)
+                w.raw(",\"price\":"); w.int(order.price)
+                w.raw(",\"ts\":"); w.int(order.ts)
+                w.raw(",\"ref\":"); w.string(order.ref)
+                w.raw("}\n")
+                out += w.bytes
+            }
+        case .csv:
+            if header { out += Array("order,room,sku,user,name,qty,price,ts,ref\n".utf8) }
+            for order in orders {
+                let fields = [order.id, order.room, order.sku, order.user, order.name, String(order.qty), String(order.price), String(order.ts), order.ref]
+                out += Array((fields.map(csvField).joined(separator: ",") + "\n").utf8)
+            }
+        }
+        return out
+    }
+
+    /// RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet does not run it.
+    static func csvField(_ text: String) -> String {
+        var value = text
+        if let first = value.first, "=+-@".contains(first), Int(value) == nil { value = "'" + value }
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    /// One page from the store at `dataDirectory`, opened read-only (safe while the server runs:
+    /// WAL readers never block the writer).
+    public static func page(dataDirectory: String, room: String, after: String?, limit: Int) throws -> [Order] {
+        let store = try SQLiteOrderStore(path: dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
+        return try store.orders(room: room, after: after, limit: limit)
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+}

@@ -1,0 +1,63 @@
+/// What of a room outlives the process: its settings, its products and their sales. Orders are
+/// stored on their own; comments are not kept (a restart changes the epoch and clients reload).
+public struct RoomSnapshot: Equatable, Sendable {
+    public var id: String
+    public var owner: String
+    public var title: String
+    public var live: Bool
+    public var slowMode: Int
+    public var pinned: SKU?
+    /// In display order; `stock` is units ever put on sale (`left` is derived from orders).
+    public var products: [Product]
+
+    public init(id: String, owner: String, title: String, live: Bool, slowMode: Int, pinned: SKU?, products: [Product]) {
+        self.id = id
+        self.owner = owner
+        self.title = title
+        self.live = live
+        self.slowMode = slowMode
+        self.pinned = pinned
+        self.products = products
+    }
+}
+
+extension Room {
+    public func snapshot() -> RoomSnapshot {
+        RoomSnapshot(
+            id: self.id, owner: self.owner, title: self.title, live: self.live, slowMode: self.slowModeSeconds,
+            pinned: self.pinned, products: self.allProducts)
+    }
+
+    /// Rebuilds a room after a restart: stock left = stock − accepted quantity, per-buyer counts of
+    /// each product's current sale, and every accepted ref mapped to its order, so a buyer who
+    /// retries after the restart gets the same order, not a second one.
+    public static func restore(
+        _ snapshot: RoomSnapshot, orders: [Order], epoch: String, settings: RoomSettings = RoomSettings(), now: Int64,
+        ledger: any StockLedger = InMemoryStockLedger()
+    ) -> Room {
+        let room = Room(id: snapshot.id, epoch: epoch, title: snapshot.title, settings: settings, ledger: ledger, now: now)
+        room.owner = snapshot.owner
+        room.live = snapshot.live
+        room.slowModeSeconds = snapshot.slowMode
+        room.pinned = snapshot.pinned
+        var sold: [SKU: Int] = [:]
+        for order in orders {
+            sold[order.sku, default: 0] += order.qty
+            room.acceptedOrders[order.user + "\n" + order.ref] = order
+        }
+        for var product in snapshot.products {
+            let left = max(0, product.stock - (sold[product.sku] ?? 0))
+            room.ledger.add(product.sku, quantity: left)
+            if left == 0 && product.sale.state == .live { product.sale.state = .soldOut }
+            if left > 0 && product.sale.state == .soldOut { product.sale.state = .live }
+            product.left = left
+            room.products[product.sku] = product
+            room.productOrder.append(product.sku)
+        }
+        for order in orders {
+            guard let sale = room.products[order.sku]?.sale, sale.state != .none, order.ts >= (sale.startsAt ?? 0) else { continue }
+            room.boughtBySKU[order.sku, default: [:]][order.user, default: 0] += order.qty
+        }
+        return room
+    }
+}

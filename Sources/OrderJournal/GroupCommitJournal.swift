@@ -1,0 +1,97 @@
+import Glibc
+import LiveRoom
+
+/// The order journal's writer: one thread that takes everything submitted since its last commit
+/// and stores it in one transaction with one fsync. While a commit is in flight, new orders
+/// gather for the next one, so the cost of durability is shared by every order of a busy moment
+/// (group commit). Completions say whether the order is durable.
+public final class GroupCommitJournal: @unchecked Sendable {
+    public typealias Completion = (Bool) -> Void
+
+    private let store: any OrderStore
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var orders: [(Order, Completion)] = []
+    private var rooms: [String: RoomSnapshot] = [:]
+    private var stopping = false
+    private var thread: pthread_t?
+    /// Called (on the writer thread) when a commit fails, with the error.
+    public var onFailure: ((any Error) -> Void)?
+    /// Called after each commit with the batch size and its duration in seconds (metrics, benchmarks).
+    public var onCommit: ((Int, Double) -> Void)?
+
+    public init(store: any OrderStore) {
+        self.store = store
+        pthread_mutex_init(&self.mutex, nil)
+        pthread_cond_init(&self.condition, nil)
+    }
+
+    public func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { argument in
+            Unmanaged<GroupCommitJournal>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, box.toOpaque())
+        self.thread = thread
+    }
+
+    /// Queues an order; `completion` runs on the writer thread once it is durable (true) or the
+    /// commit failed (false). Any thread.
+    public func submit(_ order: Order, completion: @escaping Completion) {
+        pthread_mutex_lock(&self.mutex)
+        self.orders.append((order, completion))
+        pthread_cond_signal(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+    }
+
+    /// Queues the latest state of a room (later snapshots of the same room replace earlier ones).
+    public func save(_ room: RoomSnapshot) {
+        pthread_mutex_lock(&self.mutex)
+        self.rooms[room.id] = room
+        pthread_cond_signal(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+    }
+
+    /// Commits what is queued and stops the writer (graceful shutdown).
+    public func stop() {
+        pthread_mutex_lock(&self.mutex)
+        self.stopping = true
+        pthread_cond_signal(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+        if let thread = self.thread { pthread_join(thread, nil) }
+        self.thread = nil
+    }
+
+    private func run() {
+        while true {
+            pthread_mutex_lock(&self.mutex)
+            while self.orders.isEmpty && self.rooms.isEmpty && !self.stopping {
+                pthread_cond_wait(&self.condition, &self.mutex)
+            }
+            let batch = self.orders
+            let rooms = Array(self.rooms.values)
+            let stop = self.stopping && batch.isEmpty && rooms.isEmpty
+            self.orders = []
+            self.rooms = [:]
+            pthread_mutex_unlock(&self.mutex)
+            if stop { return }
+            let started = Self.seconds()
+            var ok = true
+            do {
+                try self.store.commit(orders: batch.map(\.0), rooms: rooms)
+            } catch {
+                ok = false
+                self.onFailure?(error)
+            }
+            self.onCommit?(batch.count, Self.seconds() - started)
+            for (_, completion) in batch { completion(ok) }
+        }
+    }
+
+    private static func seconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,129 @@
+import LiveRoom
+
+/// The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a commit that
+/// returned has been fsynced and survives `kill -9` and power loss. One file, `hometown.sqlite`,
+/// in the data directory.
+public final class SQLiteOrderStore: OrderStore {
+    public static let fileName = "hometown.sqlite"
+    private let database: SQLiteDatabase
+    private let insertOrder: SQLiteDatabase.Statement
+    private let upsertRoom: SQLiteDatabase.Statement
+    private let deleteProducts: SQLiteDatabase.Statement
+    private let insertProduct: SQLiteDatabase.Statement
+
+    /// Opens (creating if needed) the store at `path`. `readOnly` is for exports and the CLI.
+    public init(path: String, readOnly: Bool = false) throws {
+        self.database = try SQLiteDatabase(path: path, readOnly: readOnly)
+        if !readOnly {
+            try self.database.exec("PRAGMA journal_mode=WAL")
+            try self.database.exec("PRAGMA synchronous=FULL")
+            try self.database.exec(
+                """
+                CREATE TABLE IF NOT EXISTS rooms (
+                    id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, live INTEGER NOT NULL,
+                    slowmode INTEGER NOT NULL, pinned TEXT);
+                CREATE TABLE IF NOT EXISTS products (
+                    room TEXT NOT NULL, sku TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,
+                    price INTEGER NOT NULL, stock INTEGER NOT NULL, sale_state TEXT NOT NULL,
+                    sale_limit INTEGER NOT NULL, starts_at INTEGER, ends_at INTEGER, PRIMARY KEY (room, sku));
+                CREATE TABLE IF NOT EXISTS orders (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, room TEXT NOT NULL,
+                    sku TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, qty INTEGER NOT NULL,
+                    price INTEGER NOT NULL, ref TEXT NOT NULL, ts INTEGER NOT NULL, UNIQUE (room, user, ref));
+                CREATE INDEX IF NOT EXISTS orders_by_room ON orders (room, seq);
+                """)
+        }
+        self.insertOrder = try self.database.prepare(
+            readOnly ? "SELECT 1" : "INSERT INTO orders (id, room, sku, user, name, qty, price, ref, ts) VALUES (?,?,?,?,?,?,?,?,?)")
+        self.upsertRoom = try self.database.prepare(
+            readOnly ? "SELECT 1" : "INSERT OR REPLACE INTO rooms (id, owner, title, live, slowmode, pinned) VALUES (?,?,?,?,?,?)")
+        self.deleteProducts = try self.database.prepare(readOnly ? "SELECT 1" : "DELETE FROM products WHERE room = ?")
+        self.insertProduct = try self.database.prepare(
+            readOnly
+                ? "SELECT 1"
+                : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
+    }
+
+    public func commit(orders: [Order], rooms: [RoomSnapshot]) throws {
+        try self.database.exec("BEGIN IMMEDIATE")
+        do {
+            for room in rooms {
+                let s = self.upsertRoom
+                s.bind(1, room.id); s.bind(2, room.owner); s.bind(3, room.title); s.bind(4, Int64(room.live ? 1 : 0))
+                s.bind(5, Int64(room.slowMode)); s.bind(6, room.pinned)
+                try s.run()
+                self.deleteProducts.bind(1, room.id)
+                try self.deleteProducts.run()
+                for (position, product) in room.products.enumerated() {
+                    let p = self.insertProduct
+                    p.bind(1, room.id); p.bind(2, product.sku); p.bind(3, Int64(position)); p.bind(4, product.title)
+                    p.bind(5, Int64(product.price)); p.bind(6, Int64(product.stock)); p.bind(7, product.sale.state.rawValue)
+                    p.bind(8, Int64(product.sale.limit)); p.bind(9, product.sale.startsAt); p.bind(10, product.sale.endsAt)
+                    try p.run()
+                }
+            }
+            for order in orders {
+                let s = self.insertOrder
+                s.bind(1, order.id); s.bind(2, order.room); s.bind(3, order.sku); s.bind(4, order.user)
+                s.bind(5, order.name); s.bind(6, Int64(order.qty)); s.bind(7, Int64(order.price)); s.bind(8, order.ref)
+                s.bind(9, order.ts)
+                try s.run()
+            }
+            try self.database.exec("COMMIT")
+        } catch {
+            self.insertOrder.reset()
+            self.upsertRoom.reset()
+            self.deleteProducts.reset()
+            self.insertProduct.reset()
+            try? self.database.exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func load() throws -> [(room: RoomSnapshot, orders: [Order])] {
+        var rooms: [RoomSnapshot] = []
+        let roomRows = try self.database.prepare("SELECT id, owner, title, live, slowmode, pinned FROM rooms ORDER BY id")
+        while try roomRows.step() {
+            rooms.append(RoomSnapshot(
+                id: roomRows.string(0) ?? "", owner: roomRows.string(1) ?? "", title: roomRows.string(2) ?? "",
+                live: roomRows.int(3) == 1, slowMode: Int(roomRows.int(4) ?? 0), pinned: roomRows.string(5), products: []))
+        }
+        let productRows = try self.database.prepare(
+            "SELECT sku, title, price, stock, sale_state, sale_limit, starts_at, ends_at FROM products WHERE room = ? ORDER BY position")
+        var result: [(room: RoomSnapshot, orders: [Order])] = []
+        for var room in rooms {
+            productRows.bind(1, room.id)
+            while try productRows.step() {
+                let sale = FlashSale(
+                    state: SaleState(rawValue: productRows.string(4) ?? "none") ?? .none, limit: Int(productRows.int(5) ?? 0),
+                    startsAt: productRows.int(6), endsAt: productRows.int(7))
+                room.products.append(Product(
+                    sku: productRows.string(0) ?? "", title: productRows.string(1) ?? "", price: Int(productRows.int(2) ?? 0),
+                    stock: Int(productRows.int(3) ?? 0), sale: sale))
+            }
+            productRows.reset()
+            result.append((room, try self.orders(room: room.id, after: nil, limit: Int.max)))
+        }
+        return result
+    }
+
+    public func orders(room: String, after: String?, limit: Int) throws -> [Order] {
+        let query = try self.database.prepare(
+            """
+            SELECT id, room, sku, user, name, qty, price, ref, ts FROM orders
+            WHERE room = ?1 AND seq > COALESCE((SELECT seq FROM orders WHERE id = ?2 AND room = ?1), 0)
+            ORDER BY seq LIMIT ?3
+            """)
+        query.bind(1, room)
+        query.bind(2, after)
+        query.bind(3, Int64(min(limit, Int(Int64.max))))
+        var orders: [Order] = []
+        while try query.step() {
+            orders.append(Order(
+                id: query.string(0) ?? "", room: query.string(1) ?? "", sku: query.string(2) ?? "",
+                user: query.string(3) ?? "", name: query.string(4) ?? "", qty: Int(query.int(5) ?? 0),
+                price: Int(query.int(6) ?? 0), ref: query.string(7) ?? "", ts: query.int(8) ?? 0))
+        }
+        return orders
+    }
+}
