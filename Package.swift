@@ -54,11 +54,14 @@ let package = Package(
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"]),
         .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
-        .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom"]),
+        .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom"], path: "Tests/TestSupport"),
+        .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "WebSocket", "WebSocketClient", "Transport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Gateway", "WebSocket", "WebSocketClient", "Transport", "Auth", "JSON", "LiveRoom", "OrderJournal", "TestSupport"]),
     ],
     // The event loops confine state to their own thread by construction; Swift 6's checker cannot see
     // epoll thread ownership, so we use the Swift 5 language mode and spell confinement out in comments.

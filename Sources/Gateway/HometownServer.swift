@@ -11,17 +11,17 @@ public final class HometownServer: @unchecked Sendable {
     let group: EventLoopGroup
     let benchHub: BenchHub
     public let rooms: RoomHub
-    var store: SQLiteOrderStore?
     var journal: GroupCommitJournal?
 
-    public init(config: ServerConfiguration) throws {
+    /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
+    public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
         self.group = try EventLoopGroup(loopCount: config.loopCount)
         self.benchHub = BenchHub(loops: self.group.loops)
         self.rooms = RoomHub(
             loops: self.group.loops, settings: config.rooms.room,
             epoch: String(WallClock.nowMillis(), radix: 36), counters: self.counters)
-        if config.journal.enabled { try self.openJournal() }
+        if config.journal.enabled { try self.openJournal(wrapStore: wrapStore) }
         for loop in self.group.loops {
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { [unowned self] connection in
@@ -43,12 +43,13 @@ public final class HometownServer: @unchecked Sendable {
 
     /// The durable store: opened (created) in the data directory, every room and order restored
     /// from it, and its writer thread started. Fails startup if the store cannot be opened.
-    private func openJournal() throws {
+    private func openJournal(wrapStore: ((any OrderStore) -> any OrderStore)?) throws {
         let directory = self.config.dataDirectory
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(directory)': \(String(cString: strerror(errno)))")
         }
-        let store = try SQLiteOrderStore(path: directory + "/" + SQLiteOrderStore.fileName)
+        let sqlite = try SQLiteOrderStore(path: directory + "/" + SQLiteOrderStore.fileName)
+        let store = wrapStore?(sqlite) ?? sqlite
         let now = WallClock.nowMillis()
         var restoredOrders = 0
         for (snapshot, orders) in try store.load() {
@@ -63,7 +64,6 @@ public final class HometownServer: @unchecked Sendable {
         }
         journal.start()
         self.rooms.journal = journal
-        self.store = store
         self.journal = journal
         Log.info("store opened", ["path": directory + "/" + SQLiteOrderStore.fileName, "rooms": self.rooms.roomCount, "orders": restoredOrders])
     }

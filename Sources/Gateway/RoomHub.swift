@@ -127,8 +127,17 @@ public final class RoomHub: @unchecked Sendable {
 
     // MARK: - Effects (called on the host loop)
 
-    func perform(_ effects: [RoomEffect], _ host: RoomHost) {
-        var stateChanged = false
+    /// Carries out effects on the host loop. A change to the room's durable state (room, product,
+    /// pin, sale, slow mode) is committed before anyone hears of it, so a streamer never sees a
+    /// sale go live that a crash would forget.
+    func perform(_ effects: [RoomEffect], _ host: RoomHost, persisted: Bool = false) {
+        if !persisted, let journal = self.journal, effects.contains(where: Self.changesRoomState) {
+            journal.save(host.room.snapshot()) { durable in
+                if !durable { Log.error("room state not saved", ["room": host.room.id]) }
+                host.loop.execute { self.perform(effects, host, persisted: true) }
+            }
+            return
+        }
         for effect in effects {
             switch effect {
             case .commit(let order):
@@ -165,10 +174,6 @@ public final class RoomHub: @unchecked Sendable {
                     self.run(on: session.connection.loop) { session.connection.enqueue(frame) }
                 }
             case .broadcast(let event, let droppable):
-                switch event {
-                case .room, .product, .pin, .sale, .slowMode: stateChanged = true
-                default: break
-                }
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
                 let roomID = host.room.id
                 for loop in self.loops {
@@ -186,8 +191,14 @@ public final class RoomHub: @unchecked Sendable {
                 }
             }
         }
-        // Products, sales and the room's own state are saved as they change (orders carry the rest).
-        if stateChanged, let journal = self.journal { journal.save(host.room.snapshot()) }
+    }
+
+    static func changesRoomState(_ effect: RoomEffect) -> Bool {
+        guard case .broadcast(let event, _) = effect else { return false }
+        switch event {
+        case .room, .product, .pin, .sale, .slowMode: return true
+        default: return false
+        }
     }
 
     /// Fan-out on one loop: the same bytes appended to each local connection's queue.

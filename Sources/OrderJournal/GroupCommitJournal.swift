@@ -13,6 +13,7 @@ public final class GroupCommitJournal: @unchecked Sendable {
     private var condition = pthread_cond_t()
     private var orders: [(Order, Completion)] = []
     private var rooms: [String: RoomSnapshot] = [:]
+    private var roomCompletions: [Completion] = []
     private var stopping = false
     private var thread: pthread_t?
     /// Called (on the writer thread) when a commit fails, with the error.
@@ -45,10 +46,12 @@ public final class GroupCommitJournal: @unchecked Sendable {
         pthread_mutex_unlock(&self.mutex)
     }
 
-    /// Queues the latest state of a room (later snapshots of the same room replace earlier ones).
-    public func save(_ room: RoomSnapshot) {
+    /// Queues the latest state of a room (later snapshots of the same room replace earlier ones);
+    /// `completion` runs on the writer thread once it is committed (or failed).
+    public func save(_ room: RoomSnapshot, completion: Completion? = nil) {
         pthread_mutex_lock(&self.mutex)
         self.rooms[room.id] = room
+        if let completion { self.roomCompletions.append(completion) }
         pthread_cond_signal(&self.condition)
         pthread_mutex_unlock(&self.mutex)
     }
@@ -71,9 +74,11 @@ public final class GroupCommitJournal: @unchecked Sendable {
             }
             let batch = self.orders
             let rooms = Array(self.rooms.values)
+            let roomCompletions = self.roomCompletions
             let stop = self.stopping && batch.isEmpty && rooms.isEmpty
             self.orders = []
             self.rooms = [:]
+            self.roomCompletions = []
             pthread_mutex_unlock(&self.mutex)
             if stop { return }
             let started = Self.seconds()
@@ -86,6 +91,7 @@ public final class GroupCommitJournal: @unchecked Sendable {
             }
             self.onCommit?(batch.count, Self.seconds() - started)
             for (_, completion) in batch { completion(ok) }
+            for completion in roomCompletions { completion(ok) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Auth
 import Gateway
+import OrderJournal
 import JSON
 import WebSocket
 import WebSocketClient
@@ -19,6 +20,10 @@ final class LiveClient {
         self.socket = try BlockingWebSocketClient(port: server.port, path: path)
     }
 
+    init(socket: BlockingWebSocketClient) {
+        self.socket = socket
+    }
+
     func send(_ json: String) throws { try self.socket.send(text: json) }
 
     func next() throws -> JSONValue { try JSONParser.parse(self.socket.receiveMessage().payload) }
@@ -32,10 +37,13 @@ final class LiveClient {
     }
 }
 
-func liveServer<T>(_ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (HometownServer) throws -> T) throws -> T {
+func liveServer<T>(
+    _ configure: (inout ServerConfiguration) -> Void = { _ in }, wrapStore: ((any OrderStore) -> any OrderStore)? = nil,
+    _ body: (HometownServer) throws -> T
+) throws -> T {
     try withServer({ config in
         config.auth.jwtSecret = testSecret
         config.rooms.demo = false
         configure(&config)
-    }, body)
+    }, wrapStore: wrapStore, body)
 }

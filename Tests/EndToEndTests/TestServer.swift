@@ -1,11 +1,14 @@
 import Gateway
+import OrderJournal
 import Glibc
 import WebSocket
 import WebSocketClient
+@_exported import TestSupport
 
 /// Starts a real server on 127.0.0.1:0 with the given tweaks and stops it after `body`.
 func withServer<T>(
-    _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (HometownServer) throws -> T
+    _ configure: (inout ServerConfiguration) -> Void = { _ in }, wrapStore: ((any OrderStore) -> any OrderStore)? = nil,
+    _ body: (HometownServer) throws -> T
 ) throws -> T {
     var config = ServerConfiguration()
     config.port = 0
@@ -14,7 +17,7 @@ func withServer<T>(
     config.dataDirectory = makeTemporaryDirectory()
     configure(&config)
     Log.level = config.logLevel
-    let server = try HometownServer(config: config)
+    let server = try HometownServer(config: config, wrapStore: wrapStore)
     try server.start()
     defer { server.stop() }
     return try body(server)
@@ -40,8 +43,3 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// A fresh directory under /tmp for one test's data.
-func makeTemporaryDirectory() -> String {
-    var template = Array("/tmp/hometown-test-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-}

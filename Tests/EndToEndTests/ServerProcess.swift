@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import WebSocketClient
+
+/// The real `hometown` binary in a child process, for tests that must kill it (-9) and start it
+/// again on the same data directory.
+final class ServerProcess {
+    let port: UInt16
+    let dataDirectory: String
+    private(set) var process: Process?
+    let extraArguments: [String]
+
+    static var binary: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for configuration in ["debug", "release"] {
+            let path = root.appendingPathComponent(".build/\(configuration)/hometown").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return root.appendingPathComponent(".build/debug/hometown").path
+    }
+
+    init(dataDirectory: String, extraArguments: [String] = []) {
+        self.port = freePort()
+        self.dataDirectory = dataDirectory
+        self.extraArguments = extraArguments
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--port", String(self.port), "--data", self.dataDirectory, "--log-level", "warn", "--loops", "2"]
+            + self.extraArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOMETOWN_JWT_SECRET"] = testSecret
+        process.environment = environment
+        try process.run()
+        self.process = process
+        // Ready when /healthz answers.
+        for _ in 0..<200 {
+            if let client = try? BlockingWebSocketClient(port: self.port, timeout: 1, upgrade: false) {
+                try? client.sendRaw(Array("GET /healthz HTTP/1.1\r\n\r\n".utf8))
+                if (try? client.readHTTPResponse())?.hasPrefix("HTTP/1.1 200") == true { return }
+            }
+            usleep(25_000)
+        }
+        throw BlockingWebSocketClient.Error.timeout
+    }
+
+    /// kill -9: no chance to flush anything.
+    func crash() {
+        guard let process = self.process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func terminate() -> Int32 {
+        guard let process = self.process else { return -1 }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    deinit { self.crash() }
+}
+
+func freePort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return UInt16(bigEndian: address.sin_port)
+}

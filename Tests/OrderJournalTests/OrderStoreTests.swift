@@ -1,0 +1,93 @@
+import Foundation
+import LiveRoom
+import OrderJournal
+import TestSupport
+import Testing
+
+func order(_ n: Int, room: String = "r", user: String = "u", ref: String? = nil, qty: Int = 1) -> Order {
+    Order(id: "E-\(n)", room: room, sku: "apple", user: user, name: "名字", qty: qty, price: 500, ref: ref ?? "ref\(n)", ts: Int64(n))
+}
+
+@Suite("SQLite order store and group commit")
+struct OrderStoreTests {
+    let snapshot = RoomSnapshot(
+        id: "r", owner: "seller", title: "冬笋", live: true, slowMode: 3, pinned: "apple",
+        products: [Product(sku: "apple", title: "Apples", price: 500, stock: 10, sale: FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))])
+
+    @Test func roomsAndOrdersSurviveReopening() throws {
+        let path = makeTemporaryDirectory() + "/hometown.sqlite"
+        do {
+            let store = try SQLiteOrderStore(path: path)
+            try store.commit(orders: [order(1), order(2)], rooms: [snapshot])
+        }
+        let reopened = try SQLiteOrderStore(path: path)
+        let loaded = try reopened.load()
+        #expect(loaded.count == 1)
+        #expect(loaded[0].room.title == "冬笋" && loaded[0].room.owner == "seller" && loaded[0].room.slowMode == 3)
+        #expect(loaded[0].room.products.first?.sale == FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))
+        #expect(loaded[0].orders == [order(1), order(2)])
+    }
+
+    @Test func pagesAfterAnOrderID() throws {
+        let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
+        try store.commit(orders: (1...25).map { order($0) } + [order(99, room: "other")], rooms: [])
+        let first = try store.orders(room: "r", after: nil, limit: 10)
+        #expect(first.map(\.id) == (1...10).map { "E-\($0)" })
+        let second = try store.orders(room: "r", after: "E-10", limit: 10)
+        #expect(second.first?.id == "E-11")
+        #expect(try store.orders(room: "r", after: "E-25", limit: 10).isEmpty)
+    }
+
+    @Test func aDuplicateRefRollsBackTheWholeTransaction() throws {
+        let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
+        try store.commit(orders: [order(1, ref: "same")], rooms: [])
+        #expect(throws: (any Error).self) { try store.commit(orders: [order(2), order(3, ref: "same")], rooms: []) }
+        #expect(try store.orders(room: "r", after: nil, limit: 100).map(\.id) == ["E-1"])
+    }
+
+    @Test func aReadOnlyDirectoryIsAnError() throws {
+        let directory = makeTemporaryDirectory()
+        chmod(directory, 0o500)
+        defer { chmod(directory, 0o700) }
+        if getuid() == 0 {
+            // root ignores directory permissions; a path under a file is unwritable for anyone.
+            let file = directory + "/file"
+            FileManager.default.createFile(atPath: file, contents: Data())
+            #expect(throws: (any Error).self) { try SQLiteOrderStore(path: file + "/hometown.sqlite") }
+        } else {
+            #expect(throws: (any Error).self) { try SQLiteOrderStore(path: directory + "/hometown.sqlite") }
+        }
+    }
+
+    @Test func groupCommitBatchesConcurrentOrdersAndAnswersEveryOne() throws {
+        let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
+        let journal = GroupCommitJournal(store: store)
+        let lock = NSLock()
+        var commits = 0
+        var durable = 0
+        journal.onCommit = { _, _ in lock.withLock { commits += 1 } }
+        journal.start()
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for index in 0..<250 {
+                journal.submit(order(thread * 1000 + index)) { ok in if ok { lock.withLock { durable += 1 } } }
+            }
+        }
+        journal.stop()
+        #expect(durable == 2000)
+        #expect(commits < 2000, "orders were grouped (\(commits) commits)")
+        #expect(try store.orders(room: "r", after: nil, limit: 5000).count == 2000)
+    }
+
+    @Test func aFailedCommitReportsEveryOrderInItAsNotDurable() throws {
+        let faulty = FaultyStore(try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite"))
+        let journal = GroupCommitJournal(store: faulty)
+        journal.start()
+        let lock = NSLock()
+        var results: [Bool] = []
+        faulty.failing = true
+        for index in 0..<5 { journal.submit(order(index)) { ok in lock.withLock { results.append(ok) } } }
+        journal.stop()
+        #expect(results == [false, false, false, false, false])
+        #expect(try faulty.orders(room: "r", after: nil, limit: 10).isEmpty)
+    }
+}
