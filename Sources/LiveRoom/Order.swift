@@ -1,6 +1,6 @@
 /// An accepted order.
 public struct Order: Equatable, Sendable {
-    /// Unique across restarts: the room epoch and a counter.
+    /// Unique across rooms and restarts: the room, the server's epoch, and a counter.
     public var id: String
     public var room: String
     public var sku: SKU

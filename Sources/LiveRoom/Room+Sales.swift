@@ -25,7 +25,7 @@ extension Room {
 
         self.orderCounter += 1
         let order = Order(
-            id: "\(self.epoch)-\(self.orderCounter)", room: self.id, sku: sku, user: identity.user, name: identity.name,
+            id: "\(self.id)-\(self.epoch)-\(self.orderCounter)", room: self.id, sku: sku, user: identity.user, name: identity.name,
             qty: qty, price: product.price, ref: ref, ts: now)
         // Reserved, not yet acknowledged: the order must be durable first. Retries of the same
         // ref wait for the same commit instead of taking stock again.

@@ -82,16 +82,41 @@ public final class GroupCommitJournal: @unchecked Sendable {
             pthread_mutex_unlock(&self.mutex)
             if stop { return }
             let started = Self.seconds()
-            var ok = true
             do {
                 try self.store.commit(orders: batch.map(\.0), rooms: rooms)
+                self.onCommit?(batch.count, Self.seconds() - started)
+                for (_, completion) in batch { completion(true) }
+                for completion in roomCompletions { completion(true) }
             } catch {
-                ok = false
                 self.onFailure?(error)
+                self.isolate(batch, rooms: rooms, roomCompletions: roomCompletions)
             }
-            self.onCommit?(batch.count, Self.seconds() - started)
-            for (_, completion) in batch { completion(ok) }
-            for completion in roomCompletions { completion(ok) }
+        }
+    }
+
+    /// A group failed: commit its parts one by one, so that one bad order (or a transient error)
+    /// does not turn a whole stampede's worth of good orders into `unavailable`. Each part that
+    /// still fails is reported as not durable.
+    private func isolate(_ batch: [(Order, Completion)], rooms: [RoomSnapshot], roomCompletions: [Completion]) {
+        guard batch.count + rooms.count > 1 else {
+            for (_, completion) in batch { completion(false) }
+            for completion in roomCompletions { completion(false) }
+            return
+        }
+        var roomsOK = true
+        do { try self.store.commit(orders: [], rooms: rooms) } catch {
+            roomsOK = false
+            self.onFailure?(error)
+        }
+        for completion in roomCompletions { completion(roomsOK) }
+        for (order, completion) in batch {
+            do {
+                try self.store.commit(orders: [order], rooms: [])
+                completion(true)
+            } catch {
+                self.onFailure?(error)
+                completion(false)
+            }
         }
     }
 

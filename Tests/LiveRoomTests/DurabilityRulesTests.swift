@@ -79,4 +79,20 @@ struct DurabilityRulesTests {
         #expect(room.product("x")?.left == 0)
         #expect(room.product("x")?.sale.state == .soldOut)
     }
+
+    @Test func orderIDsAreUniqueAcrossRoomsOfOneServer() {
+        // Every room of a process shares the epoch; ids must still never collide in the store.
+        let first = Room(id: "a", epoch: "E", now: 0)
+        let second = Room(id: "b", epoch: "E", now: 0)
+        var ids: [String] = []
+        for room in [first, second] {
+            _ = room.join(1, as: Identity(user: "s", name: "s", role: .streamer), now: 0)
+            _ = room.apply(.open(title: nil), from: 1, now: 0)
+            _ = room.apply(.productAdd(sku: "x", title: "x", price: 1, stock: 1), from: 1, now: 0)
+            _ = room.apply(.saleStart(sku: "x", limit: 1, countdown: nil, seconds: nil), from: 1, now: 0)
+            _ = room.join(2, as: Identity(user: "u", name: "u", role: .viewer), now: 0)
+            for case .commit(let order) in room.apply(.order(sku: "x", qty: 1, ref: "r"), from: 2, now: 0) { ids.append(order.id) }
+        }
+        #expect(ids.count == 2 && Set(ids).count == 2)
+    }
 }

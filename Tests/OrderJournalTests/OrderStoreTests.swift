@@ -91,3 +91,22 @@ struct OrderStoreTests {
         #expect(try faulty.orders(room: "r", after: nil, limit: 10).isEmpty)
     }
 }
+
+@Suite("Group commit isolates a bad order")
+struct GroupCommitIsolationTests {
+    @Test func oneBadOrderDoesNotSinkItsBatch() throws {
+        let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
+        try store.commit(orders: [order(1, ref: "taken")], rooms: [])
+        let journal = GroupCommitJournal(store: store)
+        let lock = NSLock()
+        var results: [String: Bool] = [:]
+        // Queue before starting so all four land in one batch; the third reuses a stored id.
+        for candidate in [order(2), order(3), order(1, ref: "again"), order(4)] {
+            journal.submit(candidate) { ok in lock.withLock { results[candidate.ref] = ok } }
+        }
+        journal.start()
+        journal.stop()
+        #expect(results == ["ref2": true, "ref3": true, "again": false, "ref4": true])
+        #expect(try store.orders(room: "r", after: nil, limit: 10).map(\.id) == ["E-1", "E-2", "E-3", "E-4"])
+    }
+}
