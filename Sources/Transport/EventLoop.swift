@@ -241,6 +241,9 @@ public final class EventLoop {
         _ = Glibc.read(self.timerFD, &expirations, 8)
         while let task = self.timers.popDue(now: self.now) { task() }
         for handler in self.tickHandlers { handler(self.now) }
+        // Belt and braces: tasks never wait longer than one tick, even if a wake-up went missing
+        // (a stray close() elsewhere in the process hitting our eventfd's number, say).
+        self.runInboxWithoutWaiting()
         if self.now &- self.lastSweep >= 1_000_000_000 {
             self.lastSweep = self.now
             self.sweep()

@@ -66,7 +66,6 @@ struct EventLoopTests {
         loop.start()
         defer { loop.stop(); loop.join() }
         let (ours, theirs) = socketPair()
-        defer { close(theirs) }
         _ = fcntl(ours, F_SETFL, O_NONBLOCK)
         loop.execute { loop.adopt(fd: ours) }
         let message = Array("hello loop".utf8)
@@ -74,6 +73,8 @@ struct EventLoopTests {
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = buffer.withUnsafeMutableBytes { read(theirs, $0.baseAddress, $0.count) }
         #expect(Array(buffer[0..<max(0, count)]) == message)
+        // Closed exactly once: tests share the process, and a second close could hit a
+        // descriptor another test has opened since (this hung a server's wake-up once).
         close(theirs)
         #expect(wait { handler.lock.withLock { handler.closed } })
     }
