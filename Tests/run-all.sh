@@ -13,7 +13,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "system packages"
 missing=()
-for package in libssl-dev pkg-config; do
+for package in libssl-dev libsqlite3-dev pkg-config sqlite3; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
