@@ -39,6 +39,7 @@ public enum ConfigurationLoader {
             }
             config.logLevel = level
         }
+        try reader.seconds("drain_timeout") { config.drainTimeout = $0 }
         try reader.object("websocket") { ws in
             try ws.int("max_frame_size", in: 126...(1 << 30)) { config.webSocket.maxFrameSize = $0 }
             try ws.int("max_message_size", in: 126...(1 << 30)) { config.webSocket.maxMessageSize = $0 }

@@ -1,5 +1,6 @@
 import Glibc
 import LiveRoom
+import WebSocket
 import OrderJournal
 import Transport
 
@@ -8,6 +9,9 @@ import Transport
 public final class HometownServer: @unchecked Sendable {
     public let config: ServerConfiguration
     public let counters = ServerCounters()
+    public let metrics = ServerMetrics()
+    /// Set when a drain begins: /readyz turns 503 and new connections are refused.
+    public private(set) var draining = false
     let group: EventLoopGroup
     let benchHub: BenchHub
     public let rooms: RoomHub
@@ -20,9 +24,16 @@ public final class HometownServer: @unchecked Sendable {
         self.benchHub = BenchHub(loops: self.group.loops)
         self.rooms = RoomHub(
             loops: self.group.loops, settings: config.rooms.room,
-            epoch: String(WallClock.nowMillis(), radix: 36), counters: self.counters)
+            epoch: String(WallClock.nowMillis(), radix: 36), counters: self.counters, metrics: self.metrics)
         if config.journal.enabled { try self.openJournal(wrapStore: wrapStore) }
         for loop in self.group.loops {
+            var lastTick: UInt64 = 0
+            let metrics = self.metrics
+            loop.onTick { now in
+                // Lag: how much later than its 100 ms period this tick ran (a busy loop shows here).
+                if lastTick != 0 { metrics.eventLoopLag.observe(max(0, Double(now &- lastTick) / 1e9 - 0.1)) }
+                lastTick = now
+            }
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { [unowned self] connection in
                 WebSocketSession(connection: connection, server: self)
@@ -62,6 +73,8 @@ public final class HometownServer: @unchecked Sendable {
             counters.journalFailures.increment()
             Log.error("journal commit failed; orders in it were refused as unavailable", ["error": error])
         }
+        let metrics = self.metrics
+        journal.onCommit = { _, seconds in metrics.journalCommitLatency.observe(seconds) }
         journal.start()
         self.rooms.journal = journal
         self.journal = journal
@@ -83,6 +96,55 @@ public final class HometownServer: @unchecked Sendable {
         ])
     }
 
+    /// Graceful drain (SIGTERM/SIGINT): stop accepting, stop reading requests, let every order
+    /// already in the journal commit and its answer reach the buyer, close every WebSocket with
+    /// 1001, flush the store, and stop — all within `timeout` seconds. Returns true if everything
+    /// finished in time.
+    @discardableResult
+    public func drain(timeout: Double) -> Bool {
+        let deadline = WallClock.nowMillis() + Int64(timeout * 1000)
+        func left() -> Double { max(0, Double(deadline - WallClock.nowMillis()) / 1000) }
+        self.draining = true
+        Log.info("draining", ["connections": self.connectionCount, "timeout": timeout])
+        // 1. No new connections, no new requests.
+        self.onEveryLoop { loop in
+            loop.closeListeners()
+            loop.forEachConnection { $0.stopReading() }
+        }
+        // 2. Orders in flight commit, and their answers are queued (the completions run on the
+        //    room loops; one more round through every loop makes sure they have).
+        let ordersDone = self.journal?.waitUntilIdle(timeout: left()) ?? true
+        self.onEveryLoop { _ in }
+        // 3. Everyone hears we are going away, after whatever was queued for them.
+        self.onEveryLoop { loop in
+            loop.forEachConnection { connection in
+                if let session = connection.handler as? WebSocketSession {
+                    session.close(code: WebSocketCloseCode.goingAway.rawValue, reason: "server shutting down")
+                } else {
+                    connection.closeAfterFlush(timeout: 1_000_000_000)
+                }
+            }
+        }
+        while self.connectionCount > 0 && left() > 0 { usleep(10_000) }
+        let clean = ordersDone && self.connectionCount == 0
+        // 4. Stop the loops (closing whatever is left) and flush the store.
+        self.stop()
+        Log.info("drained", ["clean": clean])
+        return clean
+    }
+
+    /// Runs `body` on every loop and waits for all of them.
+    private func onEveryLoop(_ body: @escaping (EventLoop) -> Void) {
+        let group = DispatchGroupLite(count: self.group.loops.count)
+        for loop in self.group.loops {
+            loop.execute {
+                body(loop)
+                group.leave()
+            }
+        }
+        group.wait()
+    }
+
     /// Closes listeners and connections and waits for the loops to finish.
     public func stop() {
         self.group.stop()
@@ -90,6 +152,35 @@ public final class HometownServer: @unchecked Sendable {
         self.journal?.stop()
     }
 
+    /// Ready to take traffic: not draining, and the store's last commit (if any) succeeded.
+    public var isReady: Bool { !self.draining && (self.journal?.isHealthy ?? true) }
+
     /// Open connections across loops (read racily; for tests and metrics).
     public var connectionCount: Int { self.group.loops.reduce(0) { $0 + $1.connectionCount } }
+}
+
+/// A countdown latch on a pthread condition (no Dispatch in the server's core).
+final class DispatchGroupLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var remaining: Int
+
+    init(count: Int) {
+        self.remaining = count
+        pthread_mutex_init(&self.mutex, nil)
+        pthread_cond_init(&self.condition, nil)
+    }
+
+    func leave() {
+        pthread_mutex_lock(&self.mutex)
+        self.remaining -= 1
+        pthread_cond_broadcast(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&self.mutex)
+        while self.remaining > 0 { pthread_cond_wait(&self.condition, &self.mutex) }
+        pthread_mutex_unlock(&self.mutex)
+    }
 }

@@ -23,6 +23,7 @@ public final class RoomHub: @unchecked Sendable {
     /// (`journal.enabled: false`, for benchmarks that measure the cost of durability).
     var journal: GroupCommitJournal?
     let counters: ServerCounters
+    let metrics: ServerMetrics
 
     /// A room and its host loop. `room` and `sessions` are touched only on `loop`.
     final class RoomHost {
@@ -49,9 +50,10 @@ public final class RoomHub: @unchecked Sendable {
         var sessions: ContiguousArray<WebSocketSession> = []
     }
 
-    init(loops: [EventLoop], settings: RoomSettings, epoch: String, counters: ServerCounters) {
+    init(loops: [EventLoop], settings: RoomSettings, epoch: String, counters: ServerCounters, metrics: ServerMetrics) {
         self.loops = loops
         self.counters = counters
+        self.metrics = metrics
         self.settings = settings
         self.epoch = epoch
         self.local = loops.map { _ in LocalRooms() }
@@ -121,7 +123,36 @@ public final class RoomHub: @unchecked Sendable {
     func submit(_ command: RoomCommand, ref: String?, from session: WebSocketSession, host: RoomHost) {
         let member = session.member
         self.run(on: host.loop) {
-            self.perform(host.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis()), host)
+            let effects = host.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis())
+            self.count(command, effects, member: member)
+            self.perform(effects, host)
+        }
+    }
+
+    /// Comment and order outcomes for `/metrics`, read off the effects.
+    private func count(_ command: RoomCommand, _ effects: [RoomEffect], member: MemberID) {
+        switch command {
+        case .comment:
+            for effect in effects {
+                switch effect {
+                case .send(member, .error(let code, _, _)): self.metrics.commentsRefused.increment(code.rawValue)
+                case .broadcast(.comment(_, true), _): self.metrics.commentsAccepted.increment("true")
+                case .send(member, .comment(_, false)): self.metrics.commentsAccepted.increment("false")
+                default: break
+                }
+            }
+        case .order:
+            for effect in effects {
+                switch effect {
+                case .send(member, .orderResult(_, let status, _)) where status != .accepted:
+                    self.metrics.ordersRefused.increment(status.rawValue)
+                case .send(member, .error(let code, _, _)):
+                    self.metrics.ordersRefused.increment(code.rawValue)
+                default: break
+                }
+            }
+        default:
+            break
         }
     }
 
@@ -176,8 +207,11 @@ public final class RoomHub: @unchecked Sendable {
             case .broadcast(let event, let droppable):
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
                 let roomID = host.room.id
+                let encodedAt = MonotonicClock.now()
                 for loop in self.loops {
-                    self.run(on: loop) { self.deliver(frame, droppable: droppable, room: roomID, on: loop.index) }
+                    self.run(on: loop) {
+                        self.deliver(frame, droppable: droppable, room: roomID, on: loop.index, encodedAt: encodedAt)
+                    }
                 }
             case .staff(let event):
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
@@ -202,11 +236,16 @@ public final class RoomHub: @unchecked Sendable {
     }
 
     /// Fan-out on one loop: the same bytes appended to each local connection's queue.
-    private func deliver(_ frame: SharedBytes, droppable: Bool, room: String, on loopIndex: Int) {
+    private func deliver(_ frame: SharedBytes, droppable: Bool, room: String, on loopIndex: Int, encodedAt: UInt64) {
         guard let audience = self.local[loopIndex].audiences[room] else { return }
-        for connection in audience.connections {
-            connection.enqueue(frame, droppable: droppable)
+        var dropped = 0
+        for connection in audience.connections where !connection.enqueue(frame, droppable: droppable) {
+            dropped += 1
         }
+        // One observation and two counter adds per loop per broadcast, not per receiver.
+        self.metrics.messagesOut.increment(by: audience.connections.count - dropped)
+        if dropped > 0 { self.metrics.droppedMessages.increment(by: dropped) }
+        self.metrics.fanOutLatency.observe(Double(MonotonicClock.now() &- encodedAt) / 1e9)
     }
 
     private func addToAudience(_ session: WebSocketSession, room: String) {
@@ -247,6 +286,9 @@ public final class RoomHub: @unchecked Sendable {
         for host in hosted {
             let effects = host.room.tick(now: now)
             if !effects.isEmpty { self.perform(effects, host) }
+            let room = host.room
+            let live = room.allProducts.filter { $0.sale.state == .live }.map { (sku: $0.sku, left: $0.left) }
+            self.metrics.publish(room: room.id, viewers: room.viewerCount, liveStock: live)
         }
     }
 

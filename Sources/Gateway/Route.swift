@@ -3,6 +3,8 @@ import WebSocket
 /// Where a request goes, decided from the request head alone.
 public enum Route: Equatable {
     case healthz
+    case readyz
+    case metrics
     case echo
     case bench(channel: String)
     case live(room: String)
@@ -21,6 +23,8 @@ public enum Route: Equatable {
     public static func resolve(_ head: HTTPRequestHead, config: ServerConfiguration) -> Route {
         let path = head.path
         if path == "/healthz" { return .healthz }
+        if path == "/readyz" { return .readyz }
+        if path == "/metrics" { return .metrics }
         if path == "/echo" && config.echo.enabled { return .echo }
         if path.hasPrefix("/api/rooms/") && path.hasSuffix("/orders") {
             let room = path.dropFirst("/api/rooms/".count).dropLast("/orders".count)

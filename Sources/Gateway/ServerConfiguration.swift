@@ -11,6 +11,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     /// Event loops (threads); 0 means one per core.
     public var loops = 0
     public var logLevel = Log.Level.info
+    /// Seconds a graceful drain (SIGTERM/SIGINT) may take before the process exits anyway.
+    public var drainTimeout = 10.0
     public var webSocket = WebSocketSettings()
     public var outbound = OutboundSettings()
     public var echo = EchoSettings()

@@ -22,6 +22,10 @@ public final class WebSocketSession: ConnectionHandler {
     private let openedAt: UInt64
     private var pingSent = false
     private var closeRequested = false
+    /// Why the connection ended, when the server ended it (for the log line and /metrics).
+    private var closeReason: String?
+    /// The upgrade completed: such connections get an info log line when they open and close.
+    private var upgraded = false
     /// Position in the bench channel's subscriber arrays, -1 when not subscribed.
     var benchSlot = -1
     /// Live rooms: who this is, its member id, its room, and its slot in the loop's audience.
@@ -92,6 +96,7 @@ public final class WebSocketSession: ConnectionHandler {
                 // §5.5.1: answer a close with a close, echoing the code; then the server closes TCP.
                 let reply = code.map { WebSocketFrameEncoder.closePayload(code: $0) } ?? []
                 self.connection.enqueue(ServerFrame.make(.close, payload: reply))
+                self.closeReason = "peer close \(code.map { String($0.rawValue) } ?? "without code")"
                 self.closeAfterFlush()
                 return false
             }
@@ -104,6 +109,7 @@ public final class WebSocketSession: ConnectionHandler {
         connection.discardQueued()
         connection.enqueue(ServerFrame.close(.slowConsumer, reason: "slow consumer"), force: true)
         self.server.counters.slowConsumerDisconnects.increment()
+        self.closeReason = "4008 slow consumer"
         Log.debug("slow consumer", ["peer": Socket.format(ipv4: connection.peerIPv4)])
         self.closeAfterFlush()
     }
@@ -114,12 +120,14 @@ public final class WebSocketSession: ConnectionHandler {
         case .awaitingHead:
             if now &- self.openedAt > nanoseconds(settings.handshakeTimeout) {
                 // Slowloris: a client that cannot send a few hundred bytes in time gets no answer.
+                self.closeReason = "handshake timeout"
                 connection.abort()
             }
         case .open:
             let quiet = now &- connection.lastReadAt
             if quiet > nanoseconds(settings.idleTimeout) {
                 connection.enqueue(ServerFrame.close(.idleTimeout, reason: "idle timeout"), force: true)
+                self.closeReason = "4009 idle timeout"
                 self.closeAfterFlush()
             } else if quiet > nanoseconds(settings.pingInterval) && !self.pingSent {
                 self.pingSent = true
@@ -131,6 +139,14 @@ public final class WebSocketSession: ConnectionHandler {
     }
 
     public func connectionClosed(_ connection: Connection) {
+        let reason = self.closeReason ?? (self.upgraded ? "peer disconnected" : "http")
+        self.server.metrics.connectionsClosed.increment(reason)
+        if self.upgraded {
+            Log.info("connection closed", [
+                "peer": Socket.format(ipv4: connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+                "reason": reason, "seconds": Double((connection.loop.now &- self.openedAt) / 1_000_000) / 1000,
+            ])
+        }
         if case .bench(let channel) = self.route {
             self.server.benchHub.unsubscribe(self, channel: channel)
         }
@@ -148,6 +164,17 @@ public final class WebSocketSession: ConnectionHandler {
         switch route {
         case .healthz:
             self.respond(.text(.ok, "ok\n"))
+            return
+        case .readyz:
+            // Load balancers stop sending traffic on 503: while draining, or when the store
+            // cannot be written.
+            let ready = self.server.isReady
+            self.respond(.text(ready ? .ok : .serviceUnavailable, ready ? "ready\n" : (self.server.draining ? "draining\n" : "store not writable\n")))
+            return
+        case .metrics:
+            self.respond(HTTPResponse(
+                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                body: Array(self.server.renderMetrics().utf8)))
             return
         case .notFound:
             self.respond(.text(.notFound, "not found\n"))
@@ -187,6 +214,11 @@ public final class WebSocketSession: ConnectionHandler {
         }
         self.connection.enqueue(WebSocketHandshake.acceptResponse(acceptValue: accept).serialized())
         self.phase = .open(reader)
+        self.upgraded = true
+        Log.info("connection opened", [
+            "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+            "role": self.identity.role.rawValue,
+        ])
         if case .bench(let channel) = route {
             self.server.benchHub.subscribe(self, channel: channel)
         }
@@ -305,9 +337,24 @@ public final class WebSocketSession: ConnectionHandler {
 
     /// Closes with a close frame (for example 4003 when banned).
     func close(code: UInt16, reason: String) {
-        guard case .open = self.phase else { return }
+        guard case .open = self.phase else {
+            // Not a WebSocket (yet): nothing to say, just go.
+            self.connection.closeAfterFlush(timeout: 1_000_000_000)
+            return
+        }
         self.connection.enqueue(ServerFrame.close(WebSocketCloseCode(code), reason: reason), force: true)
+        self.closeReason = "\(code) \(reason)"
         self.closeAfterFlush()
+    }
+
+    /// The route as a short name for logs.
+    private var routeName: String {
+        switch self.route {
+        case .echo: return "/echo"
+        case .bench(let channel): return "/bench/\(channel)"
+        case .live(let room): return "/live/\(room)"
+        default: return "-"
+        }
     }
 
     /// A final plain-HTTP answer; the connection closes after it.
@@ -319,6 +366,7 @@ public final class WebSocketSession: ConnectionHandler {
     // MARK: - Messages
 
     private func received(_ message: WebSocketMessage) {
+        self.server.metrics.messagesIn.increment()
         switch self.route {
         case .echo:
             self.connection.enqueue(ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload))
@@ -337,7 +385,7 @@ public final class WebSocketSession: ConnectionHandler {
             case .success(let (command, ref)):
                 self.server.rooms.submit(command, ref: ref, from: self, host: host)
             }
-        case .healthz, .notFound, .orders:
+        case .healthz, .readyz, .metrics, .notFound, .orders:
             break
         }
     }
@@ -353,6 +401,7 @@ public final class WebSocketSession: ConnectionHandler {
         self.server.counters.protocolErrors.increment()
         Log.debug("protocol error", ["error": error, "code": error.closeCode])
         self.connection.enqueue(ServerFrame.close(error.closeCode))
+        self.closeReason = "\(error.closeCode.rawValue) protocol error"
         self.closeAfterFlush()
     }
 

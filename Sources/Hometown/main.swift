@@ -79,6 +79,8 @@ do {
 var received: Int32 = 0
 sigwait(&stopSignals, &received)
 Log.info("stopping", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT"])
-server.stop()
+// A second signal during the drain ends the process at once.
+pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+server.drain(timeout: config.drainTimeout)
 Log.info("stopped")
 exit(0)

@@ -1,5 +1,6 @@
 import Glibc
 import LiveRoom
+import Synchronization
 
 /// The order journal's writer: one thread that takes everything submitted since its last commit
 /// and stores it in one transaction with one fsync. While a commit is in flight, new orders
@@ -15,6 +16,11 @@ public final class GroupCommitJournal: @unchecked Sendable {
     private var rooms: [String: RoomSnapshot] = [:]
     private var roomCompletions: [Completion] = []
     private var stopping = false
+    /// A batch is being committed right now.
+    private var committing = false
+    private let lastCommitFailed = Atomic<Bool>(false)
+    /// False after a commit failed, true again after one succeeds (readiness).
+    public var isHealthy: Bool { !self.lastCommitFailed.load(ordering: .relaxed) }
     private var thread: pthread_t?
     /// Called (on the writer thread) when a commit fails, with the error.
     public var onFailure: ((any Error) -> Void)?
@@ -56,6 +62,20 @@ public final class GroupCommitJournal: @unchecked Sendable {
         pthread_mutex_unlock(&self.mutex)
     }
 
+    /// Waits (polling, at most `timeout` seconds) until nothing is queued or being committed:
+    /// every order submitted so far has its answer. Returns false on timeout.
+    public func waitUntilIdle(timeout: Double) -> Bool {
+        let deadline = Self.seconds() + timeout
+        while Self.seconds() < deadline {
+            pthread_mutex_lock(&self.mutex)
+            let idle = self.orders.isEmpty && self.rooms.isEmpty && !self.committing
+            pthread_mutex_unlock(&self.mutex)
+            if idle { return true }
+            usleep(2000)
+        }
+        return false
+    }
+
     /// Commits what is queued and stops the writer (graceful shutdown).
     public func stop() {
         pthread_mutex_lock(&self.mutex)
@@ -79,17 +99,22 @@ public final class GroupCommitJournal: @unchecked Sendable {
             self.orders = []
             self.rooms = [:]
             self.roomCompletions = []
+            self.committing = !stop
             pthread_mutex_unlock(&self.mutex)
             if stop { return }
             let started = Self.seconds()
             do {
                 try self.store.commit(orders: batch.map(\.0), rooms: rooms)
+                self.lastCommitFailed.store(false, ordering: .relaxed)
                 self.onCommit?(batch.count, Self.seconds() - started)
                 for (_, completion) in batch { completion(true) }
                 for completion in roomCompletions { completion(true) }
+                self.finishedBatch()
             } catch {
+                self.lastCommitFailed.store(true, ordering: .relaxed)
                 self.onFailure?(error)
                 self.isolate(batch, rooms: rooms, roomCompletions: roomCompletions)
+                self.finishedBatch()
             }
         }
     }
@@ -118,6 +143,12 @@ public final class GroupCommitJournal: @unchecked Sendable {
                 completion(false)
             }
         }
+    }
+
+    private func finishedBatch() {
+        pthread_mutex_lock(&self.mutex)
+        self.committing = false
+        pthread_mutex_unlock(&self.mutex)
     }
 
     private static func seconds() -> Double {

@@ -38,6 +38,8 @@ public final class Connection {
     var isRegistered = false
     /// Reading is paused while the queue is above the high-water mark.
     var readPaused = false
+    /// Reading stopped for good (a draining server takes no more requests).
+    var readingStopped = false
 
     init(fd: Int32, generation: UInt32, loop: EventLoop, peerIPv4: UInt32, limits: OutboundLimits, now: UInt64) {
         self.fd = fd
@@ -107,6 +109,12 @@ public final class Connection {
         // Keep reading (and discarding) so a peer that keeps sending cannot fill our receive
         // buffer and make the final close a reset.
         self.readPaused = false
+        self.loop.updateInterest(self)
+    }
+
+    /// Takes no more input from this peer (output still flows). Used by a draining server.
+    public func stopReading() {
+        self.readingStopped = true
         self.loop.updateInterest(self)
     }
 

@@ -419,7 +419,9 @@ public final class EventLoop {
     func updateInterest(_ connection: Connection) {
         guard connection.state != .closed else { return }
         var events: UInt32 = 0
-        if !connection.readPaused || connection.state != .open { events |= HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP }
+        if (!connection.readPaused || connection.state != .open) && !connection.readingStopped {
+            events |= HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP
+        }
         if !connection.queue.isEmpty && !connection.inFlushList { events |= HOMETOWN_EPOLLOUT }
         if case .draining = connection.state { events = HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP }
         guard events != connection.registeredEvents || !connection.isRegistered else { return }

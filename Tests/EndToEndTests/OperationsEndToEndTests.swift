@@ -1,0 +1,142 @@
+import Foundation
+import Gateway
+import JSON
+import Testing
+import WebSocketClient
+
+/// Parses Prometheus text into [series: value] ("name{labels}" -> value).
+func parseMetrics(_ text: String) -> [String: Double] {
+    var values: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        values[String(line[..<space])] = value
+    }
+    return values
+}
+
+@Suite("Operations: metrics, readiness, graceful drain", .serialized)
+struct OperationsEndToEndTests {
+    func get(_ server: HometownServer, _ path: String) throws -> (status: Int, body: String) {
+        let answer = try rawHTTP(server, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+        let status = Int(answer.split(separator: " ")[1]) ?? 0
+        return (status, answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) } ?? "")
+    }
+
+    @Test func metricsReportWhatHappened() throws {
+        try liveServer { server in
+            let streamer = try LiveClient(server, room: "m", token: token("s", role: "streamer"))
+            _ = try streamer.next("welcome")
+            try streamer.send(#"{"type":"room.open"}"#)
+            try streamer.send(#"{"type":"product.add","sku":"apple","title":"A","price":5,"stock":1}"#)
+            try streamer.send(#"{"type":"sale.start","sku":"apple","limit":1}"#)
+            _ = try streamer.next("sale")
+            let viewer = try LiveClient(server, room: "m", token: token("v"))
+            _ = try viewer.next("welcome")
+            try viewer.send(#"{"type":"comment","text":"hi"}"#)
+            _ = try viewer.next("comment")
+            try viewer.send(#"{"type":"comment","text":""}"#)
+            _ = try viewer.next("error")
+            try viewer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"a"}"#)
+            _ = try viewer.next("order.result")
+            try viewer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"b"}"#)
+            _ = try viewer.next("order.result")
+            do {
+                let protocolBreaker = try BlockingWebSocketClient(port: server.port)
+                try protocolBreaker.sendRaw([0x81, 0x01, 0x41])  // unmasked
+                _ = try protocolBreaker.receiveClose()
+            }  // our socket closes here, so the server's lingering close completes at once
+            _ = eventually { (try? get(server, "/metrics").body.contains("1002 protocol error")) == true }
+
+            let response = try get(server, "/metrics")
+            #expect(response.status == 200)
+            let metrics = parseMetrics(response.body)
+            #expect(metrics["hometown_connections_open"] ?? 0 >= 2)
+            #expect(metrics["hometown_connections_opened_total"] ?? 0 >= 3)
+            #expect(metrics["hometown_connections_closed_total{reason=\"1002 protocol error\"}"] == 1)
+            #expect(metrics["hometown_rooms"] == 1)
+            #expect(metrics["hometown_comments_accepted_total{shown=\"true\"}"] == 1)
+            #expect(metrics["hometown_comments_refused_total{reason=\"bad_request\"}"] == 1)
+            #expect(metrics["hometown_orders_accepted_total"] == 1)
+            #expect(metrics["hometown_orders_refused_total{status=\"limit_reached\"}"] == 1)
+            #expect(metrics["hometown_messages_in_total"] ?? 0 >= 7)
+            #expect(metrics["hometown_bytes_in_total"] ?? 0 > 0)
+            #expect(metrics["hometown_journal_commit_seconds_count"] ?? 0 >= 1)
+            #expect(metrics["hometown_fanout_latency_seconds_count"] ?? 0 >= 1)
+            #expect(metrics["hometown_event_loop_lag_seconds_count"] != nil)
+            // Every sample line is well formed: a metric name, optional {labels}, a number.
+            for line in response.body.split(separator: "\n") where !line.hasPrefix("#") {
+                let space = line.lastIndex(of: " ")!
+                let series = line[..<space]
+                #expect(Double(line[line.index(after: space)...]) != nil, "\(line)")
+                #expect(series.hasPrefix("hometown_"), "\(line)")
+                #expect(!series.contains("{") || series.hasSuffix("}"), "\(line)")
+            }
+        }
+    }
+
+    @Test func readinessFollowsTheStore() throws {
+        var faulty: FaultyStore?
+        try liveServer(wrapStore: { store in
+            let wrapped = FaultyStore(store)
+            faulty = wrapped
+            return wrapped
+        }) { server in
+            let ready = try get(server, "/readyz").status
+            let healthy = try get(server, "/healthz").status
+            #expect(ready == 200 && healthy == 200)
+            let streamer = try LiveClient(server, room: "r", token: token("s", role: "streamer"))
+            _ = try streamer.next("welcome")
+            faulty?.failing = true
+            try streamer.send(#"{"type":"room.open"}"#)  // a state change the store cannot take
+            #expect(eventually { (try? get(server, "/readyz").status) == 503 })
+            #expect(try get(server, "/healthz").status == 200, "alive, just not ready")
+            faulty?.failing = false
+            try streamer.send(#"{"type":"room.close"}"#)
+            #expect(eventually { (try? get(server, "/readyz").status) == 200 })
+        }
+    }
+
+    @Test func sigtermDuringAFlashSaleLosesNoAcknowledgedOrder() throws {
+        let data = makeTemporaryDirectory()
+        let server = ServerProcess(dataDirectory: data)
+        try server.start()
+        let streamer = try LiveClient(port: server.port, room: "drain", token: token("seller", role: "streamer"))
+        _ = try streamer.next("welcome")
+        try streamer.send(#"{"type":"room.open"}"#)
+        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":100000}"#)
+        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":10000}"#)
+        _ = try streamer.next("sale")
+        let buyers = (0..<30).map { RecordingBuyer(user: "buyer\($0)") }
+        let accepted = Counter()
+        let done = DispatchSemaphore(value: 0)
+        let runner = Thread {
+            DispatchQueue.concurrentPerform(iterations: buyers.count) { index in
+                buyers[index].shop(port: server.port, room: "drain") { accepted.increment() }
+            }
+            done.signal()
+        }
+        runner.start()
+        while accepted.value < 300 { usleep(1000) }
+        #expect(server.terminate() == 0, "a drain exits 0")
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        let stored = Set(try OrderExport.page(dataDirectory: data, room: "drain", after: nil, limit: 1_000_000).map(\.id))
+        var acknowledged = 0
+        for buyer in buyers {
+            for (_, id) in buyer.accepted {
+                acknowledged += 1
+                #expect(stored.contains(id), "acknowledged order \(id) was stored before exit")
+            }
+        }
+        #expect(acknowledged >= 300)
+    }
+
+    @Test func drainClosesClientsWith1001() throws {
+        try liveServer { server in
+            let viewer = try LiveClient(server, room: "x", token: token("s", role: "streamer"))
+            _ = try viewer.next("welcome")
+            Thread.detachNewThread { server.drain(timeout: 5) }
+            #expect(try viewer.socket.receiveClose() == .goingAway)
+            #expect(viewer.socket.waitForEOF())
+        }
+    }
+}
