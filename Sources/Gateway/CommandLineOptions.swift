@@ -47,7 +47,8 @@ public struct CommandLineOptions: Equatable {
           -h, --help            show this text
 
         environment (overridden by flags): HOMETOWN_HOST, HOMETOWN_PORT, HOMETOWN_DATA,
-          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET
+          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET,
+          HOMETOWN_ENVIRONMENT
         """
 
     public init() {}
@@ -143,6 +144,12 @@ public struct CommandLineOptions: Equatable {
             config.port = port
         }
         if let data = environment["HOMETOWN_DATA"] { config.dataDirectory = data }
+        if let value = environment["HOMETOWN_ENVIRONMENT"] {
+            guard value == "development" || value == "production" else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_ENVIRONMENT", problem: "must be development or production")
+            }
+            config.environment = value
+        }
         if let text = environment["HOMETOWN_LOOPS"] {
             guard let loops = Int(text), loops >= 0, loops <= 256 else {
                 throw ConfigurationLoader.Error(key: "HOMETOWN_LOOPS", problem: "'\(text)' is not a number from 0 to 256")

@@ -40,6 +40,18 @@ public enum ConfigurationLoader {
             config.logLevel = level
         }
         try reader.seconds("drain_timeout") { config.drainTimeout = $0 }
+        try reader.string("environment") { value in
+            guard value == "development" || value == "production" else {
+                throw Error(key: "environment", problem: "must be development or production")
+            }
+            config.environment = value
+        }
+        try reader.object("limits") { limits in
+            try limits.int("max_connections", in: 0...10_000_000) { config.limits.maxConnections = $0 }
+            try limits.int("max_connections_per_ip", in: 0...10_000_000) { config.limits.maxConnectionsPerIP = $0 }
+            try limits.number("connection_rate_per_ip", in: 0...1_000_000) { config.limits.connectionRatePerIP = $0 }
+            try limits.strings("allowed_origins") { config.limits.allowedOrigins = $0 }
+        }
         try reader.object("websocket") { ws in
             try ws.int("max_frame_size", in: 126...(1 << 30)) { config.webSocket.maxFrameSize = $0 }
             try ws.int("max_message_size", in: 126...(1 << 30)) { config.webSocket.maxMessageSize = $0 }
@@ -97,6 +109,9 @@ public enum ConfigurationLoader {
         }
         if out.highWater > out.hardLimit {
             throw Error(key: "outbound.high_water", problem: "must not exceed outbound.hard_limit (\(out.hardLimit))")
+        }
+        if config.environment == "production" && config.auth.jwtSecret == ServerConfiguration.AuthSettings.developmentSecret {
+            throw Error(key: "auth.jwt_secret", problem: "production refuses the development secret; set auth.jwt_secret or HOMETOWN_JWT_SECRET")
         }
         if config.webSocket.idleTimeout <= config.webSocket.pingInterval {
             throw Error(key: "websocket.idle_timeout", problem: "must be longer than websocket.ping_interval")

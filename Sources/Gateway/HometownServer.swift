@@ -10,6 +10,7 @@ public final class HometownServer: @unchecked Sendable {
     public let config: ServerConfiguration
     public let counters = ServerCounters()
     public let metrics = ServerMetrics()
+    let limiter: ConnectionLimiter
     /// Set when a drain begins: /readyz turns 503 and new connections are refused.
     public private(set) var draining = false
     let group: EventLoopGroup
@@ -21,6 +22,9 @@ public final class HometownServer: @unchecked Sendable {
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
         self.group = try EventLoopGroup(loopCount: config.loopCount)
+        self.limiter = ConnectionLimiter(
+            maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
+            ratePerIP: config.limits.connectionRatePerIP)
         self.benchHub = BenchHub(loops: self.group.loops)
         self.rooms = RoomHub(
             loops: self.group.loops, settings: config.rooms.room,

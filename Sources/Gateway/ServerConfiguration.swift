@@ -20,6 +20,9 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var auth = AuthSettings()
     public var rooms = RoomsSettings()
     public var journal = JournalSettings()
+    public var limits = LimitSettings()
+    /// "development" or "production". Production refuses the development JWT secret.
+    public var environment = "development"
 
     public init() {}
 
@@ -72,6 +75,20 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Connections without a token join as anonymous viewers who may watch but not comment
         /// or buy. Off: they get 401.
         public var allowAnonymous = true
+    }
+
+    public struct LimitSettings: Equatable, Sendable {
+        /// Open connections in all; more get 503 before the upgrade. Size it to the file
+        /// descriptor limit (each connection is one descriptor) minus headroom.
+        public var maxConnections = 100_000
+        /// Open connections per client address (0 = off: behind a load balancer one address is
+        /// many people).
+        public var maxConnectionsPerIP = 0
+        /// New connections per second per address (0 = off); faster ones get 429.
+        public var connectionRatePerIP = 0.0
+        /// Browser `Origin`s allowed to open WebSockets (empty = any). Requests without an
+        /// `Origin` header (non-browser clients) are not affected.
+        public var allowedOrigins: [String] = []
     }
 
     public struct JournalSettings: Equatable, Sendable {

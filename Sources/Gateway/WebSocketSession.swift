@@ -34,9 +34,21 @@ public final class WebSocketSession: ConnectionHandler {
     var host: RoomHub.RoomHost?
     var audienceSlot = -1
 
+    /// Set when admission refused this connection: its request gets this answer.
+    private var refusal: HTTPResponse?
+    private var admitted = false
+
     init(connection: Connection, server: HometownServer) {
         self.connection = connection
         self.server = server
+        switch server.limiter.admit(connection.peerIPv4, now: WallClock.nowMillis()) {
+        case .admit:
+            self.admitted = true
+        case .full(let why):
+            self.refusal = .text(.serviceUnavailable, why + "\n", headers: [("Retry-After", "5")])
+        case .tooFast:
+            self.refusal = .text(.tooManyRequests, "too many new connections from your address\n", headers: [("Retry-After", "1")])
+        }
         self.phase = .awaitingHead(HTTPHeadParser(maxHeadSize: server.config.webSocket.maxHandshakeSize))
         self.openedAt = connection.loop.now
     }
@@ -139,6 +151,7 @@ public final class WebSocketSession: ConnectionHandler {
     }
 
     public func connectionClosed(_ connection: Connection) {
+        if self.admitted { self.server.limiter.release(connection.peerIPv4) }
         let reason = self.closeReason ?? (self.upgraded ? "peer disconnected" : "http")
         self.server.metrics.connectionsClosed.increment(reason)
         if self.upgraded {
@@ -160,6 +173,11 @@ public final class WebSocketSession: ConnectionHandler {
     // MARK: - Upgrade
 
     private func handle(_ head: HTTPRequestHead) {
+        if let refusal = self.refusal {
+            self.closeReason = "refused \(refusal.status.code)"
+            self.respond(refusal)
+            return
+        }
         let route = Route.resolve(head, config: self.server.config)
         switch route {
         case .healthz:
@@ -186,6 +204,13 @@ public final class WebSocketSession: ConnectionHandler {
             break
         case .live(let room):
             guard self.admitToRoom(room, head) else { return }
+        }
+        // Browsers send Origin; an allow list stops other sites' pages from using a viewer's
+        // cookies or tokens against us (cross-site WebSocket hijacking).
+        let origins = self.server.config.limits.allowedOrigins
+        if !origins.isEmpty, let origin = head.header("Origin"), !origins.contains(origin) {
+            self.respond(.text(.forbidden, "origin not allowed\n"))
+            return
         }
         let accept: String
         switch WebSocketHandshake.validate(head) {

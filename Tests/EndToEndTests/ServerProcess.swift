@@ -9,6 +9,8 @@ final class ServerProcess {
     let dataDirectory: String
     private(set) var process: Process?
     let extraArguments: [String]
+    /// A command the server runs under (e.g. prlimit).
+    let wrapper: [String]
 
     static var binary: String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -19,16 +21,28 @@ final class ServerProcess {
         return root.appendingPathComponent(".build/debug/hometown").path
     }
 
-    init(dataDirectory: String, extraArguments: [String] = []) {
+    init(dataDirectory: String, extraArguments: [String] = [], wrapper: [String] = []) {
         self.port = freePort()
         self.dataDirectory = dataDirectory
         self.extraArguments = extraArguments
+        self.wrapper = wrapper
+    }
+
+    /// CPU seconds the server process has used.
+    func cpuSeconds() -> Double {
+        guard let pid = self.process?.processIdentifier,
+            let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", String(self.port), "--data", self.dataDirectory, "--log-level", "warn", "--loops", "2"]
+        process.executableURL = URL(fileURLWithPath: self.wrapper.first ?? Self.binary)
+        process.arguments = Array(self.wrapper.dropFirst()) + (self.wrapper.isEmpty ? [] : [Self.binary]) + ["serve", "--port", String(self.port), "--data", self.dataDirectory, "--log-level", "warn", "--loops", "2"]
             + self.extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["HOMETOWN_JWT_SECRET"] = testSecret
