@@ -33,7 +33,7 @@ let package = Package(
         // Sans-IO RFC 6455: HTTP upgrade head, handshake, frames, UTF-8, close codes. Never touches a socket.
         .target(name: "WebSocket", dependencies: ["COpenSSL"]),
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
-        .target(name: "Transport", dependencies: ["CLinux"], swiftSettings: hotPathSettings),
+        .target(name: "Transport", dependencies: ["CLinux", "COpenSSL"], swiftSettings: hotPathSettings),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
         .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal"], swiftSettings: hotPathSettings),
         // The live selling room: pure domain logic, no I/O, no dependencies.

@@ -17,6 +17,8 @@ public struct CommandLineOptions: Equatable {
     public var dataDirectory: String?
     public var loops: Int?
     public var enableBench = false
+    public var tlsCert: String?
+    public var tlsKey: String?
     public var logLevel: Log.Level?
 
     public struct Error: Swift.Error, CustomStringConvertible, Equatable {
@@ -43,6 +45,8 @@ public struct CommandLineOptions: Equatable {
           --data DIR            data directory (default ./data)
           --loops N             event loops; 0 = one per core (default 0)
           --enable-bench        turn on GET /bench/{channel}, the raw fan-out benchmark
+          --tls-cert FILE       PEM certificate chain; with --tls-key the port serves wss:// (TLS 1.2+)
+          --tls-key FILE        PEM private key
           --log-level LEVEL     debug, info, warn or error (default info)
           -h, --help            show this text
 
@@ -97,6 +101,8 @@ public struct CommandLineOptions: Equatable {
                 }
                 options.loops = loops
             case "--enable-bench": options.enableBench = true
+            case "--tls-cert": options.tlsCert = try value(argument)
+            case "--tls-key": options.tlsKey = try value(argument)
             case "--sub" where tokenCommand: sub = try value(argument)
             case "--name" where tokenCommand: name = try value(argument)
             case "--role" where tokenCommand: role = try value(argument)
@@ -173,6 +179,8 @@ public struct CommandLineOptions: Equatable {
         if let data = self.dataDirectory { config.dataDirectory = data }
         if let loops = self.loops { config.loops = loops }
         if self.enableBench { config.bench.enabled = true }
+        if let cert = self.tlsCert { config.tls.cert = cert }
+        if let key = self.tlsKey { config.tls.key = key }
         if let level = self.logLevel { config.logLevel = level }
         try ConfigurationLoader.validate(config)
         return config

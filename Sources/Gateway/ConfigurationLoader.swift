@@ -46,6 +46,10 @@ public enum ConfigurationLoader {
             }
             config.environment = value
         }
+        try reader.object("tls") { tls in
+            try tls.string("cert") { config.tls.cert = $0 }
+            try tls.string("key") { config.tls.key = $0 }
+        }
         try reader.object("limits") { limits in
             try limits.int("max_connections", in: 0...10_000_000) { config.limits.maxConnections = $0 }
             try limits.int("max_connections_per_ip", in: 0...10_000_000) { config.limits.maxConnectionsPerIP = $0 }
@@ -112,6 +116,9 @@ public enum ConfigurationLoader {
         }
         if config.environment == "production" && config.auth.jwtSecret == ServerConfiguration.AuthSettings.developmentSecret {
             throw Error(key: "auth.jwt_secret", problem: "production refuses the development secret; set auth.jwt_secret or HOMETOWN_JWT_SECRET")
+        }
+        if config.tls.cert.isEmpty != config.tls.key.isEmpty {
+            throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")
         }
         if config.webSocket.idleTimeout <= config.webSocket.pingInterval {
             throw Error(key: "websocket.idle_timeout", problem: "must be longer than websocket.ping_interval")

@@ -22,6 +22,15 @@ public final class HometownServer: @unchecked Sendable {
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
         self.group = try EventLoopGroup(loopCount: config.loopCount)
+        if config.tls.enabled {
+            let context: TLSContext
+            do {
+                context = try TLSContext(certificateChain: config.tls.cert, privateKey: config.tls.key)
+            } catch {
+                throw ConfigurationLoader.Error(key: "tls.cert/tls.key", problem: "\(error)")
+            }
+            for loop in self.group.loops { loop.tlsContext = context }
+        }
         self.limiter = ConnectionLimiter(
             maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
             ratePerIP: config.limits.connectionRatePerIP)
@@ -53,7 +62,10 @@ public final class HometownServer: @unchecked Sendable {
         try self.group.bind(host: self.config.host, port: self.config.port)
         self.group.start()
         if self.config.rooms.demo { self.createDemoRoom() }
-        Log.info("listening", ["host": self.config.host, "port": self.port, "loops": self.group.loops.count])
+        Log.info("listening", [
+            "host": self.config.host, "port": self.port, "loops": self.group.loops.count,
+            "scheme": self.config.tls.enabled ? "wss" : "ws",
+        ])
     }
 
     /// The durable store: opened (created) in the data directory, every room and order restored

@@ -102,6 +102,7 @@ extension HometownServer {
         metric("hometown_connections_opened_total", "counter", "Connections accepted.", [("", loops.reduce(0) { $0 + $1.acceptedTotal })])
         metric("hometown_connections_closed_total", "counter", "Connections closed, by reason (close code or cause).", labeled("reason", self.metrics.connectionsClosed.snapshot))
         metric("hometown_accept_backoffs_total", "counter", "Times accepting paused because the process ran out of file descriptors.", [("", loops.reduce(0) { $0 + $1.acceptBackoffs })])
+        metric("hometown_tls_handshake_failures_total", "counter", "TLS handshakes that failed (each cost only its own socket).", [("", loops.reduce(0) { $0 + $1.tlsHandshakeFailures })])
         metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.rooms.roomCount)])
         let gauges = self.metrics.gauges
         metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.viewers))

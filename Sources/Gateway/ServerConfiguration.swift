@@ -21,6 +21,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var rooms = RoomsSettings()
     public var journal = JournalSettings()
     public var limits = LimitSettings()
+    public var tls = TLSSettings()
     /// "development" or "production". Production refuses the development JWT secret.
     public var environment = "development"
 
@@ -75,6 +76,14 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Connections without a token join as anonymous viewers who may watch but not comment
         /// or buy. Off: they get 401.
         public var allowAnonymous = true
+    }
+
+    public struct TLSSettings: Equatable, Sendable {
+        /// PEM certificate chain and private key. With both set, the port serves `wss://`
+        /// (TLS 1.2 or newer) instead of `ws://`.
+        public var cert = ""
+        public var key = ""
+        public var enabled: Bool { !self.cert.isEmpty && !self.key.isEmpty }
     }
 
     public struct LimitSettings: Equatable, Sendable {

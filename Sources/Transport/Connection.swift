@@ -38,6 +38,8 @@ public final class Connection {
     var isRegistered = false
     /// Reading is paused while the queue is above the high-water mark.
     var readPaused = false
+    /// TLS over memory BIOs, when the listener serves `wss://`.
+    var tls: TLSSession?
     /// Reading stopped for good (a draining server takes no more requests).
     var readingStopped = false
 
@@ -51,6 +53,8 @@ public final class Connection {
     }
 
     public var isOpen: Bool { self.state == .open }
+    /// True when this connection speaks TLS.
+    public var isTLS: Bool { self.tls != nil }
     public var queuedBytes: Int { self.queue.queuedBytes }
 
     /// Queues `bytes` for writing at the end of this loop iteration.
@@ -74,7 +78,13 @@ public final class Connection {
                 return false
             }
         }
-        self.queue.append(bytes)
+        if let tls = self.tls {
+            // Ciphertext differs per connection: TLS is where encode-once ends.
+            let ciphertext = tls.encrypt(bytes.bytes)
+            if !ciphertext.isEmpty { self.queue.append(SharedBytes(ciphertext)) }
+        } else {
+            self.queue.append(bytes)
+        }
         if !self.inFlushList {
             self.inFlushList = true
             self.loop.pendingFlush.append(self)
@@ -101,6 +111,10 @@ public final class Connection {
     /// to close. Input arriving meanwhile is discarded.
     public func closeAfterFlush(timeout: UInt64 = 5_000_000_000) {
         guard self.state == .open else { return }
+        if let tls = self.tls {
+            let alert = tls.shutdown()
+            if !alert.isEmpty { self.queue.append(SharedBytes(alert)) }
+        }
         self.state = .closingAfterFlush(deadline: self.loop.now &+ timeout)
         if !self.inFlushList {
             self.inFlushList = true

@@ -15,6 +15,11 @@ public final class EventLoop {
     public var acceptHandler: ((Connection) -> (any ConnectionHandler)?)?
     /// Limits given to newly accepted connections (handlers may change them per route).
     public var defaultLimits = OutboundLimits.default
+    /// When set, every accepted connection speaks TLS (`wss://`) through this context.
+    public var tlsContext: TLSContext?
+    public private(set) var tlsHandshakeFailures = 0
+    /// Decrypted bytes land here before the handler sees them (TLS connections only).
+    private lazy var plaintextBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // Counters for metrics; written only by this loop, read racily by the metrics endpoint.
     public private(set) var connectionCount = 0
@@ -295,7 +300,7 @@ public final class EventLoop {
                 }
             }
             _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
-            self.adopt(fd: fd, peerIPv4: peer)
+            self.adopt(fd: fd, peerIPv4: peer, tls: self.tlsContext)
         }
     }
 
@@ -318,7 +323,8 @@ public final class EventLoop {
     /// - Parameter makeHandler: the connection's handler; `acceptHandler` when nil.
     @discardableResult
     public func adopt(
-        fd: Int32, peerIPv4: UInt32 = 0, makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
+        fd: Int32, peerIPv4: UInt32 = 0, tls: TLSContext? = nil,
+        makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
     ) -> Connection {
         let generation = self.nextGeneration
         self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
@@ -326,6 +332,10 @@ public final class EventLoop {
             fd: fd, generation: generation, loop: self, peerIPv4: peerIPv4, limits: self.defaultLimits, now: self.now)
         if Int(fd) >= self.connections.count {
             self.connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - self.connections.count))
+        }
+        if let tls {
+            connection.tls = TLSSession(context: tls)
+            if connection.tls == nil { self.scheduleClose(connection) }
         }
         self.connections[Int(fd)] = connection
         self.connectionCount += 1
@@ -353,8 +363,12 @@ public final class EventLoop {
                 self.bytesIn += count
                 connection.lastReadAt = self.now
                 if connection.state == .open, let handler = connection.handler {
-                    handler.connectionReceived(
-                        connection, bytes: UnsafeMutableRawBufferPointer(rebasing: self.readBuffer[0..<count]))
+                    let bytes = UnsafeMutableRawBufferPointer(rebasing: self.readBuffer[0..<count])
+                    if let tls = connection.tls {
+                        self.receiveTLS(connection, tls, handler, UnsafeRawBufferPointer(bytes))
+                    } else {
+                        handler.connectionReceived(connection, bytes: bytes)
+                    }
                 }
                 if count < self.readBuffer.count { return }
             } else if count == 0 {
@@ -366,6 +380,26 @@ public final class EventLoop {
                 if errno != EAGAIN { self.scheduleClose(connection) }
                 return
             }
+        }
+    }
+
+    /// Decrypts and hands plaintext to the handler; handshake replies go straight to the queue.
+    private func receiveTLS(_ connection: Connection, _ tls: TLSSession, _ handler: any ConnectionHandler, _ bytes: UnsafeRawBufferPointer) {
+        do {
+            let reply = try tls.receive(bytes, scratch: self.plaintextBuffer) { plaintext in
+                if connection.state == .open { handler.connectionReceived(connection, bytes: plaintext) }
+            }
+            if !reply.isEmpty {
+                connection.queue.append(SharedBytes(reply))
+                if !connection.inFlushList {
+                    connection.inFlushList = true
+                    self.pendingFlush.append(connection)
+                }
+            }
+        } catch {
+            // A bad handshake or record costs this socket and nothing else.
+            if case .handshake = error { self.tlsHandshakeFailures += 1 }
+            self.scheduleClose(connection)
         }
     }
 
