@@ -61,44 +61,49 @@ struct LimitsEndToEndTests {
         #expect(config.environment == "production")
     }
 
-    @Test func abusiveClientsDoNotSlowOthers() throws {
-        try withServer({
-            $0.webSocket.handshakeTimeout = 2
-            $0.outbound.hardLimit = 256 * 1024
-        }) { server in
-            let stop = Counter()
-            // A flooder: big frames to /echo as fast as it can, never reading the echoes.
-            let flooder = try BlockingWebSocketClient(port: server.port)
-            flooder.setTimeout(0.2)
-            let flooding = Thread {
-                let frame = WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 7, count: 60_000), maskKey: 9)
-                while stop.value == 0 { if (try? flooder.sendRaw(frame)) == nil { usleep(1000) } }
-            }
-            flooding.start()
-            // Slowloris: many connections that dribble a request head and never finish.
-            let slow = (0..<50).compactMap { _ in try? BlockingWebSocketClient(port: server.port, timeout: 5, upgrade: false) }
-            for client in slow { try? client.sendRaw(Array("GET /echo HTTP/1.1\r\nX-Slow: ".utf8)) }
-            // A burst of connections from one address.
-            let burst = (0..<200).compactMap { _ in try? BlockingWebSocketClient(port: server.port, timeout: 5) }
-            // A probe keeps its round trips quick throughout.
-            let probe = try BlockingWebSocketClient(port: server.port)
-            var worst = 0.0
-            for index in 0..<100 {
-                let start = Date()
-                try probe.send(text: "probe \(index)")
-                #expect(try probe.receiveMessage().text == "probe \(index)")
-                worst = max(worst, Date().timeIntervalSince(start))
-                usleep(10_000)
-            }
-            stop.increment()
-            #expect(worst < 1.0, "worst probe round trip \(worst) s")
-            // The flooder was held back by backpressure (the server stopped reading from it), so
-            // its echoes never piled up past the bound: it was not cut off as a slow consumer.
-            #expect(server.counters.slowConsumerDisconnects.value == 0)
-            // Slowloris connections are dropped by the handshake timeout.
-            #expect(eventually(6) { slow.allSatisfy { client in client.waitForEOF() } })
-            _ = burst
+    @Test func abusiveClientsDoNotSlowOthersOrGrowMemory() throws {
+        // A separate server process, so its memory can be measured on its own.
+        let config = makeTemporaryDirectory() + "/abuse.json"
+        try Array(#"{"websocket": {"handshake_timeout": 2}, "outbound": {"hard_limit": 262144}}"#.utf8)
+            .withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: config)) }
+        let server = ServerProcess(dataDirectory: makeTemporaryDirectory(), extraArguments: ["--config", config])
+        try server.start()
+        let baseline = server.residentKiB()
+        let stop = Counter()
+        // A flooder: big frames to /echo as fast as it can, never reading the echoes.
+        let flooder = try BlockingWebSocketClient(port: server.port)
+        flooder.setTimeout(0.2)
+        let flooding = Thread {
+            let frame = WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 7, count: 60_000), maskKey: 9)
+            while stop.value == 0 { if (try? flooder.sendRaw(frame)) == nil { usleep(1000) } }
         }
+        flooding.start()
+        // Slowloris: many connections that dribble a request head and never finish it.
+        let slow = (0..<50).compactMap { _ in try? BlockingWebSocketClient(port: server.port, timeout: 5, upgrade: false) }
+        for client in slow { try? client.sendRaw(Array("GET /echo HTTP/1.1\r\nX-Slow: ".utf8)) }
+        // A burst of connections from one address.
+        let burst = (0..<200).compactMap { _ in try? BlockingWebSocketClient(port: server.port, timeout: 5) }
+        // A probe keeps its round trips quick throughout.
+        let probe = try BlockingWebSocketClient(port: server.port)
+        var worst = 0.0
+        var peak = 0
+        for index in 0..<100 {
+            let start = Date()
+            try probe.send(text: "probe \(index)")
+            #expect(try probe.receiveMessage().text == "probe \(index)")
+            worst = max(worst, Date().timeIntervalSince(start))
+            peak = max(peak, server.residentKiB())
+            usleep(10_000)
+        }
+        stop.increment()
+        #expect(worst < 1.0, "worst probe round trip \(worst) s")
+        // Backpressure held the flooder back instead of buffering its echoes: memory stays near
+        // where it started (a few MiB of connection state, not the flood).
+        #expect(peak - baseline < 64 * 1024, "server RSS grew from \(baseline) KiB to \(peak) KiB")
+        // Slowloris connections are dropped by the handshake timeout.
+        #expect(slow.allSatisfy { $0.waitForEOF() })
+        _ = burst
+        #expect(server.terminate() == 0)
     }
 }
 

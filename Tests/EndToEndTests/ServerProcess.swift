@@ -28,6 +28,15 @@ final class ServerProcess {
         self.wrapper = wrapper
     }
 
+    /// Resident memory of the server process, in KiB.
+    func residentKiB() -> Int {
+        guard let pid = self.process?.processIdentifier,
+            let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+    }
+
     /// CPU seconds the server process has used.
     func cpuSeconds() -> Double {
         guard let pid = self.process?.processIdentifier,
