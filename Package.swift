@@ -35,7 +35,9 @@ let package = Package(
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
         .target(name: "Transport", dependencies: ["CLinux", "COpenSSL"], swiftSettings: hotPathSettings),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
-        .target(name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal"], swiftSettings: hotPathSettings),
+        .target(
+            name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal"],
+            resources: [.copy("Web")], swiftSettings: hotPathSettings),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom"),
         // Durable rooms and orders: SQLite in WAL mode behind the OrderStore seam, group commit.

@@ -2,10 +2,13 @@
 # Hometown's test command (the one README.md gives, and the one .ci/run calls):
 #   1. unit and end-to-end tests (swift test), with the module-dependency check on the build;
 #   2. the Autobahn|Testsuite, cases 1.* to 10.*, against a release build's /echo;
-#   3. the libFuzzer harnesses for the frame reader and the HTTP head parser, bounded in time.
+#   3. a flash-sale smoke run of hometown-load;
+#   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
+#      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
+#   5. the libFuzzer harnesses for the frame reader and the HTTP head parser, bounded in time.
 # Installs what it needs on a fresh Debian machine. Fails loudly on the first failing step.
 #
-# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1.
+# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1, SKIP_BROWSER=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -51,6 +54,16 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     autobahn_count=${autobahn_line%% *}
 fi
 
+browser_count=0
+if [ "${SKIP_BROWSER:-0}" != 1 ]; then
+    step "browser test (headless Chromium)"
+    swift build -c release --product hometown
+    HOMETOWN_BIN="$root/.build/release/hometown" bash Tests/Browser/run.sh 2>&1 | tee /tmp/hometown-browser.log
+    browser_line=$(grep -E "^[0-9]+ passed" /tmp/hometown-browser.log | tail -1 || true)
+    [ -n "$browser_line" ] || { echo "the browser test did not pass" >&2; exit 1; }
+    browser_count=${browser_line%% *}
+fi
+
 fuzz_seconds=${FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != 0 ]; then
     step "fuzzing (${fuzz_seconds}s per target)"
@@ -58,5 +71,5 @@ if [ "$fuzz_seconds" != 0 ]; then
 fi
 
 step "summary"
-echo "swift test: $swift_count tests passed; Autobahn: $autobahn_count cases passed; fuzzing: no crash"
-echo "$((swift_count + autobahn_count)) passed, 0 failed"
+echo "swift test: $swift_count tests passed; Autobahn: $autobahn_count cases passed; browser: $browser_count passed; fuzzing: no crash"
+echo "$((swift_count + autobahn_count + browser_count)) passed, 0 failed"

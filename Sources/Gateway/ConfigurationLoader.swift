@@ -85,6 +85,7 @@ public enum ConfigurationLoader {
                 config.auth.jwtSecret = value
             }
             try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
+            try auth.bool("dev_login") { config.auth.devLogin = $0 }
         }
         try reader.object("journal") { journal in
             try journal.bool("enabled") { config.journal.enabled = $0 }

@@ -11,6 +11,8 @@ public final class HometownServer: @unchecked Sendable {
     public let counters = ServerCounters()
     public let metrics = ServerMetrics()
     let limiter: ConnectionLimiter
+    /// The web pages (viewer room, studio, room list).
+    public let staticFiles: StaticFiles
     /// Set when a drain begins: /readyz turns 503 and new connections are refused.
     public private(set) var draining = false
     let group: EventLoopGroup
@@ -31,6 +33,7 @@ public final class HometownServer: @unchecked Sendable {
             }
             for loop in self.group.loops { loop.tlsContext = context }
         }
+        self.staticFiles = StaticFiles.bundled()
         self.limiter = ConnectionLimiter(
             maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
             ratePerIP: config.limits.connectionRatePerIP)

@@ -22,6 +22,14 @@ public final class RoomHub: @unchecked Sendable {
     /// Where accepted orders become durable before anyone is told; nil keeps orders in memory only
     /// (`journal.enabled: false`, for benchmarks that measure the cost of durability).
     var journal: GroupCommitJournal?
+    private let listingLock = Lock()
+    private var listing: [String: (title: String, live: Bool, viewers: Int)] = [:]
+
+    /// Every room with its title, whether it is live, and its viewers (refreshed each tick).
+    public var roomListing: [(room: String, title: String, live: Bool, viewers: Int)] {
+        self.listingLock.withLock { self.listing.map { ($0.key, $0.value.title, $0.value.live, $0.value.viewers) } }
+            .sorted { ($0.live ? 0 : 1, -$0.viewers, $0.room) < ($1.live ? 0 : 1, -$1.viewers, $1.room) }
+    }
     let counters: ServerCounters
     let metrics: ServerMetrics
 
@@ -289,6 +297,8 @@ public final class RoomHub: @unchecked Sendable {
             let room = host.room
             let live = room.allProducts.filter { $0.sale.state == .live }.map { (sku: $0.sku, left: $0.left) }
             self.metrics.publish(room: room.id, viewers: room.viewerCount, liveStock: live)
+            let entry = (title: room.title, live: room.live, viewers: room.viewerCount)
+            self.listingLock.withLock { self.listing[room.id] = entry }
         }
     }
 

@@ -9,6 +9,10 @@ public enum Route: Equatable {
     case bench(channel: String)
     case live(room: String)
     case orders(room: String)
+    /// A web page or asset: the key in `StaticFiles`.
+    case file(String)
+    case roomList
+    case devToken
     case notFound
 
     /// Channel and room names: short `[A-Za-z0-9_-]` words, so a name is safe in logs and URLs.
@@ -23,6 +27,12 @@ public enum Route: Equatable {
     public static func resolve(_ head: HTTPRequestHead, config: ServerConfiguration) -> Route {
         let path = head.path
         if path == "/healthz" { return .healthz }
+        if path == "/" { return .file("/static/index.html") }
+        if path.hasPrefix("/room/"), isValidName(path.dropFirst("/room/".count)) { return .file("/static/room.html") }
+        if path.hasPrefix("/studio/"), isValidName(path.dropFirst("/studio/".count)) { return .file("/static/studio.html") }
+        if path.hasPrefix("/static/") { return .file(String(path)) }
+        if path == "/api/rooms" { return .roomList }
+        if path == "/api/dev/token" { return .devToken }
         if path == "/readyz" { return .readyz }
         if path == "/metrics" { return .metrics }
         if path == "/echo" && config.echo.enabled { return .echo }

@@ -76,6 +76,9 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Connections without a token join as anonymous viewers who may watch but not comment
         /// or buy. Off: they get 401.
         public var allowAnonymous = true
+        /// `GET /api/dev/token` hands out viewer and streamer tokens for a chosen name, so a
+        /// newcomer can try the pages without an identity provider. Never in production.
+        public var devLogin = true
     }
 
     public struct TLSSettings: Equatable, Sendable {
@@ -112,6 +115,9 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// The rules every room follows.
         public var room = RoomSettings()
     }
+
+    /// Development login is on only outside production, whatever the file says.
+    public var devLoginEnabled: Bool { self.auth.devLogin && self.environment != "production" }
 
     /// Resolved event-loop count.
     public var loopCount: Int {

@@ -1,4 +1,5 @@
 import Auth
+import JSON
 import LiveRoom
 import Transport
 import WebSocket
@@ -200,6 +201,29 @@ public final class WebSocketSession: ConnectionHandler {
         case .orders(let room):
             self.exportOrders(room, head)
             return
+        case .file(let name):
+            guard head.method == "GET" || head.method == "HEAD" else {
+                self.respond(.text(.methodNotAllowed, "GET or HEAD\n", headers: [("Allow", "GET, HEAD")]))
+                return
+            }
+            self.respond(self.server.staticFiles.response(for: name, head: head) ?? .text(.notFound, "not found\n"))
+            return
+        case .roomList:
+            var w = JSONWriter()
+            w.raw("[")
+            for (index, entry) in self.server.rooms.roomListing.enumerated() {
+                if index > 0 { w.raw(",") }
+                w.raw("{\"room\":"); w.string(entry.room)
+                w.raw(",\"title\":"); w.string(entry.title)
+                w.raw(",\"live\":"); w.bool(entry.live)
+                w.raw(",\"viewers\":"); w.int(entry.viewers); w.raw("}")
+            }
+            w.raw("]")
+            self.respond(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
+            return
+        case .devToken:
+            self.issueDevToken(head)
+            return
         case .echo, .bench:
             break
         case .live(let room):
@@ -360,6 +384,31 @@ public final class WebSocketSession: ConnectionHandler {
         }
     }
 
+    /// `GET /api/dev/token?name=N&role=viewer|streamer[&room=R]`: a token for trying the pages
+    /// without an identity provider, signed with the server's secret. Off in production.
+    private func issueDevToken(_ head: HTTPRequestHead) {
+        guard self.server.config.devLoginEnabled else {
+            self.respond(.text(.notFound, "development login is off\n"))
+            return
+        }
+        let name = (head.queryValue("name") ?? "").trimmingWhitespaceForName
+        let role = head.queryValue("role") ?? "viewer"
+        guard !name.isEmpty, name.count <= 32, role == "viewer" || role == "streamer" else {
+            self.respond(.text(.badRequest, "name (1-32 characters) and role viewer or streamer\n"))
+            return
+        }
+        let room = head.queryValue("room").flatMap { Route.isValidName($0[...]) ? $0 : nil }
+        // The user id follows from the name (and role), so the same name signs in as the same person.
+        let sub = role + "-" + String(UInt64(bitPattern: Int64(stableHash(role + "\n" + name))), radix: 36)
+        let claims = JWT.Claims(sub: sub, name: name, role: role, room: room, exp: WallClock.nowMillis() / 1000 + 12 * 3600)
+        var w = JSONWriter()
+        w.raw("{\"token\":"); w.string(JWT.sign(claims, secret: self.server.config.auth.jwtSecret))
+        w.raw(",\"user\":"); w.string(sub)
+        w.raw(",\"name\":"); w.string(name)
+        w.raw(",\"role\":"); w.string(role); w.raw("}")
+        self.respond(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
+    }
+
     /// Closes with a close frame (for example 4003 when banned).
     func close(code: UInt16, reason: String) {
         guard case .open = self.phase else {
@@ -410,7 +459,7 @@ public final class WebSocketSession: ConnectionHandler {
             case .success(let (command, ref)):
                 self.server.rooms.submit(command, ref: ref, from: self, host: host)
             }
-        case .healthz, .readyz, .metrics, .notFound, .orders:
+        case .healthz, .readyz, .metrics, .notFound, .orders, .file, .roomList, .devToken:
             break
         }
     }
@@ -441,3 +490,12 @@ func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1_000_000_000) 
 
 @available(*, unavailable)
 extension WebSocketSession: Sendable {}
+
+extension String {
+    var trimmingWhitespaceForName: String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace || first.isNewline { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace || last.isNewline { scalars.removeLast() }
+        return String(scalars)
+    }
+}

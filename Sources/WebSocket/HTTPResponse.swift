@@ -27,11 +27,14 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Content-Length when it differs from `body.count` (a HEAD answer carries no body).
+    public var bodyLength: Int?
 
-    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = [], bodyLength: Int? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.bodyLength = bodyLength
     }
 
     /// A plain-text response; error answers close the connection afterwards.
@@ -49,7 +52,7 @@ public struct HTTPResponse: Sendable {
         var text = "HTTP/1.1 \(self.status.code) \(self.status.reason)\r\n"
         for (name, value) in self.headers { text += "\(name): \(value)\r\n" }
         if self.status.code != 101 {
-            text += "Content-Length: \(self.body.count)\r\nConnection: close\r\n"
+            text += "Content-Length: \(self.bodyLength ?? self.body.count)\r\nConnection: close\r\n"
         }
         text += "\r\n"
         return Array(text.utf8) + self.body

@@ -1,0 +1,141 @@
+"use strict";
+// The streamer's studio: open/close the room, products, pins, flash sales, the live order stream
+// with running totals, viewers over time, and moderation from the comment list.
+(() => {
+  const { $, el, price, roomFromPath, savedLogin, login, RoomSocket } = Hometown;
+  const room = roomFromPath();
+  const state = { products: new Map(), order: [], pinned: null, orders: new Set(), units: 0, revenue: 0, viewers: [] };
+  let socket = null;
+
+  function send(message) {
+    if (!socket || !socket.send(message)) $("#studio-error").textContent = "Not connected";
+  }
+
+  function renderProducts() {
+    $("#products").replaceChildren(...state.order.map((sku) => {
+      const product = state.products.get(sku);
+      const sale = product.sale || { state: "none" };
+      const restock = el("input", { type: "number", min: "1", value: "10", class: "restock-qty", "aria-label": "restock quantity" });
+      return el("tr", { "data-sku": sku },
+        el("td", {}, el("strong", { text: product.title }), el("div", { class: "muted", text: sku + (state.pinned === sku ? " · pinned" : "") })),
+        el("td", { text: price(product.price) }),
+        el("td", { text: `${product.left}/${product.stock}` }),
+        el("td", { class: "sale-state", text: sale.state }),
+        el("td", { class: "actions" },
+          el("button", { class: "small secondary", text: "Pin", onclick: () => send({ type: "pin", sku }) }),
+          el("button", { class: "small", id: "start-sale-" + sku, text: "Start sale", onclick: () => startSale(sku) }),
+          el("button", { class: "small secondary", text: "Stop", onclick: () => send({ type: "sale.stop", sku }) }),
+          restock,
+          el("button", { class: "small secondary", text: "Restock", onclick: () => send({ type: "product.restock", sku, qty: Number(restock.value) }) })));
+    }));
+  }
+
+  function startSale(sku) {
+    const message = { type: "sale.start", sku, limit: Number($("#sale-limit").value) || 1 };
+    const countdown = Number($("#sale-countdown").value);
+    const seconds = Number($("#sale-seconds").value);
+    if (countdown > 0) message.countdown = countdown;
+    if (seconds > 0) message.seconds = seconds;
+    send(message);
+  }
+
+  function addOrder(order) {
+    if (state.orders.has(order.order)) return;
+    state.orders.add(order.order);
+    state.units += order.qty;
+    state.revenue += order.qty * order.price;
+    $("#total-orders").textContent = state.orders.size;
+    $("#total-units").textContent = state.units;
+    $("#total-revenue").textContent = price(state.revenue);
+    const product = state.products.get(order.sku);
+    $("#orders").prepend(el("li", { class: "card", "data-order": order.order },
+      el("strong", { text: order.name }), ` · ${product ? product.title : order.sku} × ${order.qty} · ${price(order.qty * order.price)}`,
+      el("div", { class: "muted", text: new Date(order.ts).toLocaleTimeString() + " · " + order.order })));
+  }
+
+  function addComment(comment) {
+    const list = $("#comments");
+    list.append(el("li", {},
+      el("span", { class: "who", text: comment.name }), comment.text, " ",
+      el("button", { class: "small secondary", text: "Mute", onclick: () => send({ type: "mute", user: comment.user, seconds: 300 }) }),
+      " ",
+      el("button", { class: "small secondary", text: "Ban", onclick: () => send({ type: "ban", user: comment.user }) })));
+    while (list.children.length > 200) list.firstChild.remove();
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function recordViewers(count) {
+    $("#viewers").textContent = count;
+    state.viewers.push(count);
+    if (state.viewers.length > 120) state.viewers.shift();
+    const max = Math.max(1, ...state.viewers);
+    const step = 300 / Math.max(1, state.viewers.length - 1);
+    $("#viewers-line").setAttribute("points",
+      state.viewers.map((value, index) => `${(index * step).toFixed(1)},${(98 - 96 * value / max).toFixed(1)}`).join(" "));
+  }
+
+  function setLive(live, title) {
+    $("#live-badge").textContent = live ? "LIVE" : "offline";
+    $("#live-badge").classList.toggle("live", live);
+    if (title) $("#title").textContent = "Studio · " + title;
+  }
+
+  function onMessage(message) {
+    switch (message.type) {
+      case "welcome":
+        for (const id of ["#room-card", "#orders-card", "#audience-card"]) $(id).classList.remove("hide");
+        $("#login-card").classList.add("hide");
+        state.products = new Map(message.products.map((product) => [product.sku, product]));
+        state.order = message.products.map((product) => product.sku);
+        state.pinned = message.pinned;
+        setLive(message.live, message.title || room);
+        recordViewers(message.viewers);
+        renderProducts();
+        message.comments.forEach(addComment);
+        break;
+      case "room": setLive(message.live, message.title); break;
+      case "product":
+        if (!state.products.has(message.sku)) state.order.push(message.sku);
+        state.products.set(message.sku, message);
+        renderProducts();
+        break;
+      case "pin": state.pinned = message.sku; renderProducts(); break;
+      case "sale": { const p = state.products.get(message.sku); if (p) { p.sale = message; renderProducts(); } break; }
+      case "stock": { const p = state.products.get(message.sku); if (p) { p.left = message.left; renderProducts(); } break; }
+      case "order": addOrder(message); break;
+      case "viewers": recordViewers(message.count); break;
+      case "comment": if (message.shown) addComment(message); break;
+      case "error": $("#studio-error").textContent = message.message; setTimeout(() => { $("#studio-error").textContent = ""; }, 5000); break;
+    }
+  }
+
+  function connect(token) {
+    socket = new RoomSocket(room, token, onMessage, (status) => {
+      $("#connection").textContent = status === "open" ? "" : status;
+    });
+  }
+
+  $("#title").textContent = "Studio · " + room;
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try { connect((await login($("#login-name").value.trim(), "streamer", room)).token); }
+    catch (error) { $("#login-error").textContent = error.message; }
+  });
+  $("#open-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const title = $("#room-title").value.trim();
+    send(title ? { type: "room.open", title } : { type: "room.open" });
+  });
+  $("#close-room").addEventListener("click", () => send({ type: "room.close" }));
+  $("#add-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    send({
+      type: "product.add", sku: $("#add-sku").value.trim(), title: $("#add-title").value.trim(),
+      price: Math.round(Number($("#add-price").value) * 100), stock: Number($("#add-stock").value),
+    });
+    event.target.reset();
+  });
+  $("#set-slowmode").addEventListener("click", () => send({ type: "slowmode", seconds: Number($("#slowmode").value) || 0 }));
+  const saved = savedLogin("streamer", room);
+  if (saved) connect(saved.token);
+})();
