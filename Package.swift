@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
         .testTarget(
             name: "EndToEndTests",

@@ -44,8 +44,18 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
     bash "$root/../shared/autobahn/run-autobahn.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
-    step "flash-sale smoke run with hometown-load (600 buyers, 400 units)"
+    step "hometown-load: flash-sale stampede (600 buyers, 400 units) and the smoke scenario"
     "$root/.build/release/hometown-load" flash --port "$port" --buyers 600 --stock 400 --room ci-flash
+    mkdir -p "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}"
+    "$root/.build/release/hometown-load" run --scenario Config/smoke.json --url "ws://127.0.0.1:$port" --quiet \
+        --report /tmp/hometown-smoke.json --html "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}/load-report.html"
+    # A failed check or threshold must fail the run: an impossible threshold proves it.
+    sed 's/"order_p99_ms": [0-9]*/"order_p99_ms": 0.001/' Config/smoke.json > /tmp/hometown-impossible.json
+    if "$root/.build/release/hometown-load" run --scenario /tmp/hometown-impossible.json --url "ws://127.0.0.1:$port" --quiet >/dev/null; then
+        echo "hometown-load exited 0 although a threshold failed" >&2
+        exit 1
+    fi
+    echo "hometown-load exits non-zero when a threshold fails: ok"
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     trap - EXIT

@@ -1,0 +1,505 @@
+import Auth
+import Glibc
+import JSON
+import Transport
+import WebSocket
+
+/// Runs a scenario: connects viewers and streamers on this process's event loops, drives the
+/// phases, and collects what every loop measured. Open arrival: comments, likes and orders go out
+/// at their planned times whether or not earlier answers came back, and latency is measured from
+/// the planned time, so a stalled server cannot hide behind a slowed client.
+final class LoadEngine: @unchecked Sendable {
+    let scenario: Scenario
+    let host: String
+    let port: UInt16
+    let path: String
+    let quiet: Bool
+    let loops: [EventLoop]
+    let stats: [LoopStats]
+    let viewers: [Viewer]
+    let streamers: [Streamer]
+    private var byLoop: [[Viewer]]
+    private let tokenExpiry = Int64(time(nil)) + 6 * 3600
+    /// Set by the main thread: viewers comment and like only while a phase is "active".
+    private let activity = Lock()
+    private var active = false
+    private var phaseName = "setup"
+    private var target = 0
+    private(set) var timeline: [(t: Double, messagesIn: Int, messagesOut: Int, orders: Int, connected: Int)] = []
+    private(set) var viewerCountSamples: [(room: Int, reported: Int, actual: Int)] = []
+    private let started = monotonic()
+    /// Set before the loops stop: closes after that are ours, not errors.
+    private var finished = false
+
+    init(scenario: Scenario, quiet: Bool) throws {
+        self.scenario = scenario
+        self.quiet = quiet
+        guard let url = scenario.urls.first, let parsed = Self.parse(url) else {
+            throw Scenario.Error(message: "scenario: url must look like ws://HOST:PORT")
+        }
+        (self.host, self.port, self.path) = parsed
+        self.loops = try (0..<max(1, scenario.loops)).map { try EventLoop(index: $0, tickInterval: 10_000_000) }
+        self.stats = self.loops.map { _ in LoopStats() }
+        let rooms = scenario.roomAssignments()
+        var generator = SystemRandomNumberGenerator()
+        let loopCount = self.loops.count
+        self.viewers = rooms.enumerated().map { index, room in
+            Viewer(
+                index: index, room: room, loop: index % loopCount,
+                buyer: Double.random(in: 0..<1, using: &generator) < scenario.buyerFraction, retries: scenario.retries)
+        }
+        self.streamers = (0..<scenario.roomCount).map { Streamer(room: $0, loop: $0 % loopCount) }
+        self.byLoop = Array(repeating: [], count: loopCount)
+        for viewer in self.viewers { self.byLoop[viewer.loop].append(viewer) }
+    }
+
+    static func parse(_ url: String) -> (String, UInt16, String)? {
+        guard url.hasPrefix("ws://") else { return nil }
+        let rest = url.dropFirst(5)
+        let hostPort = rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let parts = hostPort.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { return nil }
+        return (String(parts[0]) == "localhost" ? "127.0.0.1" : String(parts[0]), port, "")
+    }
+
+    /// Rooms are new for every run (rooms and their stock persist on the server), so each run
+    /// starts from the scenario's stock and its checks mean what they say.
+    private let runID = String(Int(time(nil)) % 1_000_000_000, radix: 36)
+
+    func roomName(_ room: Int) -> String { "\(self.scenario.roomPrefix)-\(self.runID)-\(room)" }
+
+    func token(_ sub: String, role: String, room: String? = nil) -> String {
+        JWT.sign(JWT.Claims(sub: sub, name: sub, role: role, room: room, exp: self.tokenExpiry), secret: self.scenario.secret)
+    }
+
+    // MARK: - Running
+
+    func run() -> LoopStats {
+        for loop in self.loops { loop.start() }
+        for loop in self.loops {
+            let index = loop.index
+            loop.execute { loop.onTick { now in self.tick(loop: index) } }
+        }
+        self.setUpStreamers()
+        for phase in self.scenario.phases {
+            self.activity.withLock { self.phaseName = phase.name }
+            switch phase.kind {
+            case .ramp:
+                self.ramp(to: min(self.viewers.count, phase.viewers ?? self.viewers.count), rate: phase.rate)
+            case .hold:
+                self.setActive(true)
+                self.wait(phase.seconds)
+                self.setActive(false)
+                self.sampleViewerCounts()
+            case .flash:
+                self.setActive(true)
+                self.startSales()
+                self.wait(phase.seconds)
+                self.setActive(false)
+            case .rampdown:
+                self.rampDown(rate: phase.rate)
+            }
+        }
+        self.wait(0.5)
+        let latch = Latch(self.loops.count)
+        for loop in self.loops {
+            loop.execute {
+                self.finished = true
+                latch.countDown()
+            }
+        }
+        latch.wait()
+        for loop in self.loops { loop.stop() }
+        for loop in self.loops { loop.join() }
+        let total = LoopStats()
+        for stats in self.stats { total.merge(stats) }
+        return total
+    }
+
+    private func setActive(_ value: Bool) {
+        self.activity.withLock { self.active = value }
+        let now = monotonic()
+        for (index, loop) in self.loops.enumerated() {
+            let mine = self.byLoop[index]
+            let comments = self.scenario.commentsPerViewerPerSecond
+            let likes = self.scenario.likesPerViewerPerSecond
+            loop.execute {
+                for viewer in mine {
+                    viewer.nextComment = value && comments > 0 ? now + Self.exponential(rate: comments) : .infinity
+                    viewer.nextLike = value && likes > 0 ? now + Self.exponential(rate: likes) : .infinity
+                }
+            }
+        }
+    }
+
+    /// Poisson arrivals: exponential gaps with the given mean rate.
+    static func exponential(rate: Double) -> Double {
+        -log(1 - Double.random(in: 0..<1)) / rate
+    }
+
+    /// Sleeps in one-second steps, printing the progress line.
+    private func wait(_ seconds: Double) {
+        let end = monotonic() + seconds
+        while monotonic() < end {
+            usleep(UInt32(min(1.0, max(0.01, end - monotonic())) * 1_000_000))
+            self.progress()
+        }
+    }
+
+    private var lastProgress = (t: 0.0, messagesIn: 0, messagesOut: 0, orders: 0)
+
+    /// One snapshot of every loop's stats, taken on the loops themselves.
+    func snapshot() -> (stats: LoopStats, connected: Int) {
+        let lock = Lock()
+        let total = LoopStats()
+        var connected = 0
+        let latch = Latch(self.loops.count)
+        for (index, loop) in self.loops.enumerated() {
+            let mine = self.byLoop[index]
+            loop.execute {
+                let copy = self.stats[index].copy()
+                let count = mine.reduce(0) { $0 + ($1.welcomed && !$1.closed ? 1 : 0) }
+                lock.withLock {
+                    total.merge(copy)
+                    connected += count
+                }
+                latch.countDown()
+            }
+        }
+        latch.wait()
+        return (total, connected)
+    }
+
+    private func progress() {
+        let (stats, connected) = self.snapshot()
+        let now = monotonic() - self.started
+        let dt = max(0.001, now - self.lastProgress.t)
+        let rates = (
+            Double(stats.messagesIn - self.lastProgress.messagesIn) / dt, Double(stats.messagesOut - self.lastProgress.messagesOut) / dt,
+            Double(stats.ordersAnswered - self.lastProgress.orders) / dt)
+        self.timeline.append((now, stats.messagesIn, stats.messagesOut, stats.ordersAnswered, connected))
+        self.lastProgress = (now, stats.messagesIn, stats.messagesOut, stats.ordersAnswered)
+        guard !self.quiet else { return }
+        let (phase, target) = self.activity.withLock { (self.phaseName, self.target) }
+        let errors = stats.errors.values.reduce(0, +)
+        let line = "\(format(now))s \(phase) connected \(connected)/\(target) in \(Int(rates.0))/s out \(Int(rates.1))/s "
+            + "orders \(Int(rates.2))/s comment p99 \(format(stats.commentFanout.percentile(0.99)))ms "
+            + "order p99 \(format(stats.orderAck.percentile(0.99)))ms errors \(errors)\n"
+        fputs(line, stderr)
+    }
+
+    // MARK: - Connecting
+
+    private func setUpStreamers() {
+        for streamer in self.streamers {
+            let loop = self.loops[streamer.loop]
+            let room = self.roomName(streamer.room)
+            let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
+            loop.execute {
+                streamer.session = ClientSession.connect(
+                    loop: loop, host: self.host, port: self.port, source: nil, path: path
+                ) { session in
+                    session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
+                    session.onClose = { _, reason in
+                        if !self.finished { self.stats[streamer.loop].errors["streamer: " + reason, default: 0] += 1 }
+                    }
+                }
+            }
+        }
+        let deadline = monotonic() + 15
+        while monotonic() < deadline {
+            let ready = self.streamers.allSatisfy { streamer in
+                let latch = Latch(1)
+                var value = false
+                self.loops[streamer.loop].execute {
+                    value = streamer.ready
+                    latch.countDown()
+                }
+                latch.wait()
+                return value
+            }
+            if ready { return }
+            usleep(20_000)
+        }
+        fputs("hometown-load: streamers did not get their rooms ready in 15 s\n", stderr)
+    }
+
+    private func ramp(to count: Int, rate: Double) {
+        self.activity.withLock { self.target = count }
+        let start = monotonic()
+        var next = self.viewers.filter { $0.connectStartedAt > 0 }.count
+        while next < count {
+            let due = min(count, Int((monotonic() - start) * rate) + 1)
+            while next < due {
+                self.connect(self.viewers[next])
+                next += 1
+            }
+            usleep(5_000)
+            if monotonic() - self.lastProgress.t - self.started >= 1 { self.progress() }
+        }
+        // Let the last ones finish their handshakes.
+        let deadline = monotonic() + 10
+        while monotonic() < deadline {
+            let (_, connected) = self.snapshot()
+            let failed = self.snapshot().stats.errors.filter { $0.key.hasPrefix("connect") }.values.reduce(0, +)
+            if connected + failed >= count { break }
+            usleep(50_000)
+        }
+        self.progress()
+    }
+
+    private func connect(_ viewer: Viewer) {
+        let loop = self.loops[viewer.loop]
+        let room = self.roomName(viewer.room)
+        let path = "/live/\(room)?token=" + self.token(viewer.user, role: "viewer")
+        let source = "127.0.0.\(1 + viewer.index % max(1, self.scenario.sources))"
+        loop.execute {
+            viewer.connectStartedAt = monotonic()
+            viewer.session = ClientSession.connect(
+                loop: loop, host: self.host, port: self.port, source: source, path: path
+            ) { session in
+                session.onMessage = { session, message in self.viewerReceived(viewer, session, message) }
+                session.onClose = { _, reason in
+                    if !viewer.closed && !self.finished { self.stats[viewer.loop].errors["closed: " + reason, default: 0] += 1 }
+                    viewer.closed = true
+                }
+            }
+            if viewer.session == nil { self.stats[viewer.loop].errors["connect failed", default: 0] += 1 }
+        }
+    }
+
+    private func rampDown(rate: Double) {
+        let start = monotonic()
+        var next = 0
+        while next < self.viewers.count {
+            let due = min(self.viewers.count, Int((monotonic() - start) * rate) + 1)
+            while next < due {
+                let viewer = self.viewers[next]
+                self.loops[viewer.loop].execute {
+                    viewer.closed = true
+                    viewer.session?.connection.closeAfterFlush()
+                }
+                next += 1
+            }
+            usleep(5_000)
+        }
+        self.progress()
+    }
+
+    private func startSales() {
+        guard let sku = self.scenario.saleSKU else { return }
+        for streamer in self.streamers {
+            self.loops[streamer.loop].execute {
+                streamer.saleStartedAt = monotonic()
+                streamer.session?.send(text: #"{"type":"sale.start","sku":"\#(sku)","limit":\#(self.scenario.saleLimit)}"#)
+            }
+        }
+    }
+
+    /// After a hold: wait for the coalesced viewer counts, then compare what each room reported
+    /// with how many of our viewers are in it.
+    private func sampleViewerCounts() {
+        self.wait(2.5)
+        var samples: [(Int, Int, Int)] = []
+        let lock = Lock()
+        let latch = Latch(self.loops.count)
+        for (index, loop) in self.loops.enumerated() {
+            let mine = self.byLoop[index]
+            loop.execute {
+                var local: [(Int, Int, Int)] = []
+                for viewer in mine where viewer.welcomed && !viewer.closed {
+                    local.append((viewer.room, viewer.lastViewerCount ?? -1, 0))
+                }
+                lock.withLock { samples += local }
+                latch.countDown()
+            }
+        }
+        latch.wait()
+        var actual: [Int: Int] = [:]
+        for sample in samples { actual[sample.0, default: 0] += 1 }
+        self.viewerCountSamples += samples.map { (room: $0.0, reported: $0.1, actual: actual[$0.0] ?? 0) }
+    }
+
+    // MARK: - On the loops
+
+    private func tick(loop index: Int) {
+        let active = self.activity.withLock { self.active }
+        guard active else { return }
+        let now = monotonic()
+        for viewer in self.byLoop[index] where viewer.welcomed && !viewer.closed {
+            guard let session = viewer.session else { continue }
+            // Planned times are kept even when this tick runs late: latency counts from the plan.
+            while viewer.nextComment <= now {
+                let planned = viewer.nextComment
+                session.send(text: #"{"type":"comment","text":"lt \#(viewer.index) \#(Int64(planned * 1e9))"}"#)
+                self.stats[index].messagesOut += 1
+                viewer.nextComment = planned + Self.exponential(rate: self.scenario.commentsPerViewerPerSecond)
+            }
+            while viewer.nextLike <= now {
+                session.send(text: #"{"type":"like"}"#)
+                self.stats[index].messagesOut += 1
+                viewer.nextLike += Self.exponential(rate: self.scenario.likesPerViewerPerSecond)
+            }
+        }
+    }
+
+    private func viewerReceived(_ viewer: Viewer, _ session: ClientSession, _ message: WebSocketMessage) {
+        let stats = self.stats[viewer.loop]
+        stats.messagesIn += 1
+        // Fast path for the bulk of the traffic: comments are read with a byte scan, not a JSON
+        // parse (profiling the festival scenario showed parsing as most of the tool's CPU).
+        if message.payload.starts(with: Self.commentPrefix) {
+            self.comment(message.payload, viewer, stats)
+            return
+        }
+        guard let value = try? JSONParser.parse(message.payload), let type = value["type"]?.stringValue else {
+            stats.errors["unparseable message", default: 0] += 1
+            return
+        }
+        switch type {
+        case "welcome":
+            viewer.welcomed = true
+            viewer.lastSeq = value["seq"]?.intValue.map { UInt64($0) }
+            viewer.lastViewerCount = value["viewers"]?.intValue.map(Int.init)
+            stats.connect.record(seconds: monotonic() - viewer.connectStartedAt)
+        case "comment":
+            guard value["shown"]?.boolValue == true, let seq = value["seq"]?.intValue.map({ UInt64($0) }) else { return }
+            if let last = viewer.lastSeq {
+                if seq > last + 1 { stats.lostComments += Int(seq - last - 1) }
+                if seq <= last { stats.reorderedComments += 1 }
+            }
+            viewer.lastSeq = max(viewer.lastSeq ?? 0, seq)
+            if let text = value["text"]?.stringValue, text.hasPrefix("lt ") {
+                let parts = text.split(separator: " ")
+                if parts.count == 3, let planned = Int64(parts[2]) {
+                    stats.commentFanout.record(seconds: monotonic() - Double(planned) / 1e9)
+                }
+            }
+        case "viewers":
+            viewer.lastViewerCount = value["count"]?.intValue.map(Int.init)
+        case "sale":
+            guard viewer.buyer, !viewer.ordered, value["sku"]?.stringValue == self.scenario.saleSKU,
+                value["state"]?.stringValue == "live"
+            else { return }
+            viewer.orderSentAt = monotonic()
+            self.sendOrder(viewer, session)
+        case "order.result":
+            let status = value["status"]?.stringValue ?? "?"
+            if viewer.answers.isEmpty {
+                stats.orderAck.record(seconds: monotonic() - viewer.orderSentAt)
+                stats.ordersAnswered += 1
+            }
+            viewer.answers.append((status, value["order"]?.stringValue))
+            if viewer.retriesLeft > 0 {
+                viewer.retriesLeft -= 1
+                self.sendOrder(viewer, session)
+            }
+        case "error":
+            stats.errors["error " + (value["code"]?.stringValue ?? "?"), default: 0] += 1
+        default:
+            break
+        }
+    }
+
+    private static let commentPrefix = Array(#"{"type":"comment","seq":"#.utf8)
+    private static let textKey = Array(#""text":"lt "#.utf8)
+    private static let shownTrue = Array(#""shown":true}"#.utf8)
+
+    /// `{"type":"comment","seq":N,...,"text":"lt VIEWER PLANNED_NS",...,"shown":true}` (the
+    /// server's field order, documented in PROTOCOL.md).
+    private func comment(_ bytes: [UInt8], _ viewer: Viewer, _ stats: LoopStats) {
+        guard bytes.count > Self.shownTrue.count, Array(bytes.suffix(Self.shownTrue.count)) == Self.shownTrue else { return }
+        var index = Self.commentPrefix.count
+        var seq: UInt64 = 0
+        while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+            seq = seq * 10 + UInt64(bytes[index] - 48)
+            index += 1
+        }
+        if let last = viewer.lastSeq {
+            if seq > last + 1 { stats.lostComments += Int(seq - last - 1) }
+            if seq <= last { stats.reorderedComments += 1 }
+        }
+        viewer.lastSeq = max(viewer.lastSeq ?? 0, seq)
+        // Find "text":"lt V P" and read P.
+        let key = Self.textKey
+        var position = index
+        while position + key.count < bytes.count {
+            if bytes[position] == key[0] && Array(bytes[position..<(position + key.count)]) == key {
+                var cursor = position + key.count
+                while cursor < bytes.count && bytes[cursor] != 32 { cursor += 1 }
+                cursor += 1
+                var planned: Int64 = 0
+                while cursor < bytes.count, bytes[cursor] >= 48, bytes[cursor] <= 57 {
+                    planned = planned * 10 + Int64(bytes[cursor] - 48)
+                    cursor += 1
+                }
+                if planned > 0 { stats.commentFanout.record(seconds: monotonic() - Double(planned) / 1e9) }
+                return
+            }
+            position += 1
+        }
+    }
+
+    private func sendOrder(_ viewer: Viewer, _ session: ClientSession) {
+        guard let sku = self.scenario.saleSKU else { return }
+        session.send(text: #"{"type":"order","sku":"\#(sku)","qty":\#(self.scenario.buyQuantity),"ref":"r\#(viewer.index)"}"#)
+        self.stats[viewer.loop].messagesOut += 1
+    }
+
+    private func streamerReceived(_ streamer: Streamer, _ session: ClientSession, _ message: WebSocketMessage) {
+        guard let value = try? JSONParser.parse(message.payload), let type = value["type"]?.stringValue else { return }
+        switch type {
+        case "welcome":
+            let existing = Set((value["products"]?.arrayValue ?? []).compactMap { $0["sku"]?.stringValue })
+            session.send(text: #"{"type":"room.open","title":"load test \#(self.scenario.name)"}"#)
+            for product in self.scenario.products where !existing.contains(product.sku) {
+                session.send(text: #"{"type":"product.add","sku":"\#(product.sku)","title":"\#(product.title)","price":\#(product.price),"stock":\#(product.stock)}"#)
+            }
+            if let sku = self.scenario.saleSKU { session.send(text: #"{"type":"pin","sku":"\#(sku)"}"#) }
+        case "pin":
+            streamer.ready = true
+        case "order":
+            if let id = value["order"]?.stringValue { streamer.streamedOrders.insert(id) }
+        case "sale":
+            if value["state"]?.stringValue == "sold_out" && streamer.soldOutAt == 0 && streamer.saleStartedAt > 0 {
+                streamer.soldOutAt = monotonic()
+                self.stats[streamer.loop].timeToSellOut.record(seconds: streamer.soldOutAt - streamer.saleStartedAt)
+            }
+        case "error":
+            self.stats[streamer.loop].errors["streamer error " + (value["code"]?.stringValue ?? "?"), default: 0] += 1
+        default:
+            break
+        }
+    }
+}
+
+/// Waits for N count-downs (a one-shot barrier).
+final class Latch: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var remaining: Int
+
+    init(_ count: Int) {
+        self.remaining = count
+        pthread_mutex_init(&self.mutex, nil)
+        pthread_cond_init(&self.condition, nil)
+    }
+
+    func countDown() {
+        pthread_mutex_lock(&self.mutex)
+        self.remaining -= 1
+        pthread_cond_broadcast(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&self.mutex)
+        while self.remaining > 0 { pthread_cond_wait(&self.condition, &self.mutex) }
+        pthread_mutex_unlock(&self.mutex)
+    }
+}
+
+func format(_ value: Double) -> String {
+    let scaled = Int((value * 10).rounded())
+    return "\(scaled / 10).\(abs(scaled % 10))"
+}

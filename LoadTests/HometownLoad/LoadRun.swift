@@ -1,0 +1,104 @@
+import Auth
+import Glibc
+import JSON
+import Transport
+import WebSocket
+
+/// Monotonic seconds, shared by every loop of this process (and by processes on one machine).
+func monotonic() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+/// What one loop measured. Written only on its loop; read through `snapshot` (a copy made on the
+/// loop) or after the loops stopped.
+final class LoopStats {
+    var connect = LatencyHistogram()
+    var commentFanout = LatencyHistogram()
+    var orderAck = LatencyHistogram()
+    var timeToSellOut = LatencyHistogram()
+    var messagesIn = 0
+    var messagesOut = 0
+    var ordersAnswered = 0
+    var errors: [String: Int] = [:]
+    var closeCodes: [String: Int] = [:]
+    var lostComments = 0
+    var reorderedComments = 0
+
+    func copy() -> LoopStats {
+        let copy = LoopStats()
+        copy.connect = self.connect
+        copy.commentFanout = self.commentFanout
+        copy.orderAck = self.orderAck
+        copy.timeToSellOut = self.timeToSellOut
+        copy.messagesIn = self.messagesIn
+        copy.messagesOut = self.messagesOut
+        copy.ordersAnswered = self.ordersAnswered
+        copy.errors = self.errors
+        copy.closeCodes = self.closeCodes
+        copy.lostComments = self.lostComments
+        copy.reorderedComments = self.reorderedComments
+        return copy
+    }
+
+    func merge(_ other: LoopStats) {
+        self.connect.merge(other.connect)
+        self.commentFanout.merge(other.commentFanout)
+        self.orderAck.merge(other.orderAck)
+        self.timeToSellOut.merge(other.timeToSellOut)
+        self.messagesIn += other.messagesIn
+        self.messagesOut += other.messagesOut
+        self.ordersAnswered += other.ordersAnswered
+        self.errors.merge(other.errors, uniquingKeysWith: +)
+        self.closeCodes.merge(other.closeCodes, uniquingKeysWith: +)
+        self.lostComments += other.lostComments
+        self.reorderedComments += other.reorderedComments
+    }
+}
+
+/// One simulated viewer. Loop-confined.
+final class Viewer {
+    let index: Int
+    let room: Int
+    let user: String
+    let loop: Int
+    let buyer: Bool
+    var session: ClientSession?
+    var connectStartedAt = 0.0
+    var welcomed = false
+    var closed = false
+    var lastSeq: UInt64?
+    var nextComment = Double.infinity
+    var nextLike = Double.infinity
+    var lastViewerCount: Int?
+    var orderSentAt = 0.0
+    var answers: [(status: String, id: String?)] = []
+    var retriesLeft: Int
+    var ordered: Bool { self.orderSentAt > 0 }
+
+    init(index: Int, room: Int, loop: Int, buyer: Bool, retries: Int) {
+        self.index = index
+        self.room = room
+        self.user = "load-viewer-\(index)"
+        self.loop = loop
+        self.buyer = buyer
+        self.retriesLeft = retries
+    }
+}
+
+/// The streamer of one room. Loop-confined.
+final class Streamer {
+    let room: Int
+    let loop: Int
+    var session: ClientSession?
+    var ready = false
+    var saleStartedAt = 0.0
+    var soldOutAt = 0.0
+    var streamedOrders: Set<String> = []
+
+    init(room: Int, loop: Int) {
+        self.room = room
+        self.loop = loop
+    }
+}

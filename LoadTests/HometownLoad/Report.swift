@@ -1,0 +1,202 @@
+import Glibc
+import JSON
+
+/// The end of a run: correctness checks, latency distributions, throughput over time, errors —
+/// as text, as JSON (mergeable across processes), and as a self-contained HTML page.
+struct Report {
+    struct Check {
+        var name: String
+        var ok: Bool
+        var detail: String
+    }
+
+    var scenario: String
+    var durationSeconds: Double
+    var target: Int
+    var connected: Int
+    var histograms: [(name: String, histogram: LatencyHistogram)]
+    var timeline: [(t: Double, messagesIn: Int, messagesOut: Int, orders: Int, connected: Int)]
+    var errors: [String: Int]
+    var checks: [Check]
+    var thresholds: [Check]
+
+    var passed: Bool { self.checks.allSatisfy(\.ok) && self.thresholds.allSatisfy(\.ok) }
+
+    /// The correctness checks of one run, from what every simulated user saw.
+    static func checks(_ engine: LoadEngine, _ stats: LoopStats) -> [Check] {
+        let scenario = engine.scenario
+        var checks: [Check] = []
+        let buyers = engine.viewers.filter(\.ordered)
+        let accepted = buyers.filter { $0.answers.first?.status == "accepted" }
+        let soldUnits = accepted.count * scenario.buyQuantity
+        let stock = scenario.products.first(where: { $0.sku == scenario.saleSKU })?.stock ?? 0
+        let rooms = scenario.roomCount
+        let totalStock = stock * rooms
+        let demand = buyers.count * min(scenario.buyQuantity, scenario.saleLimit)
+        let exactly = demand >= totalStock ? soldUnits == totalStock : true
+        checks.append(Check(
+            name: "no_oversell", ok: soldUnits <= totalStock && exactly,
+            detail: "accepted \(soldUnits) units of \(totalStock) in stock (\(rooms) room(s)); demand \(demand)"
+                + (demand >= totalStock ? ", so exactly the stock must sell" : "")))
+        let overLimit = accepted.filter { _ in scenario.buyQuantity > scenario.saleLimit }
+        checks.append(Check(
+            name: "within_limits", ok: overLimit.isEmpty,
+            detail: "\(overLimit.count) buyers accepted above the per-buyer limit of \(scenario.saleLimit)"))
+        let unanswered = buyers.filter { $0.answers.isEmpty }
+        checks.append(Check(
+            name: "orders_answered", ok: unanswered.isEmpty,
+            detail: "\(buyers.count - unanswered.count) of \(buyers.count) orders answered"))
+        var retriedAccepted = 0
+        var mismatched = 0
+        for buyer in accepted where buyer.answers.count > 1 {
+            retriedAccepted += 1
+            if buyer.answers.dropFirst().contains(where: { $0.status != "accepted" || $0.id != buyer.answers[0].id }) { mismatched += 1 }
+        }
+        let streamed = engine.streamers.reduce(into: Set<String>()) { $0.formUnion($1.streamedOrders) }
+        let acceptedIDs = Set(accepted.compactMap { $0.answers.first?.id })
+        checks.append(Check(
+            name: "idempotent_retries", ok: mismatched == 0 && acceptedIDs.count == accepted.count,
+            detail: "\(retriedAccepted) accepted refs retried, \(mismatched) answered differently; \(acceptedIDs.count) distinct order ids"))
+        checks.append(Check(
+            name: "order_stream", ok: acceptedIDs.isSubset(of: streamed),
+            detail: "streamers saw \(acceptedIDs.intersection(streamed).count) of \(acceptedIDs.count) accepted orders"))
+        checks.append(Check(
+            name: "no_lost_comments", ok: stats.lostComments == 0,
+            detail: "\(stats.lostComments) shown comments missing from viewers' streams (seq gaps while connected)"))
+        checks.append(Check(
+            name: "comment_order", ok: stats.reorderedComments == 0,
+            detail: "\(stats.reorderedComments) comments out of seq order or duplicated"))
+        let wrongCounts = engine.viewerCountSamples.filter { $0.reported != $0.actual }
+        checks.append(Check(
+            name: "viewer_count", ok: wrongCounts.isEmpty,
+            detail: engine.viewerCountSamples.isEmpty
+                ? "no hold phase to sample"
+                : "\(engine.viewerCountSamples.count - wrongCounts.count) of \(engine.viewerCountSamples.count) viewers saw the true count"
+                    + (wrongCounts.first.map { " (e.g. room \($0.room): reported \($0.reported), actual \($0.actual))" } ?? "")))
+        return checks
+    }
+
+    // MARK: - Output
+
+    var text: String {
+        var out = "hometown-load report: \(self.scenario), \(format(self.durationSeconds)) s, \(self.connected)/\(self.target) viewers connected\n"
+        for (name, histogram) in self.histograms {
+            let parts = histogram.summary.map { "\($0.0) \(format($0.1)) ms" }.joined(separator: "  ")
+            out += "  \(name.padded(16)) n=\(histogram.total)  \(parts)\n"
+        }
+        if !self.errors.isEmpty {
+            out += "  errors: " + self.errors.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+        }
+        for check in self.checks + self.thresholds {
+            out += "  check \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)\n"
+        }
+        out += self.passed ? "PASS\n" : "FAIL\n"
+        return out
+    }
+
+    var json: JSONValue {
+        .object([
+            ("scenario", .string(self.scenario)),
+            ("duration_s", .double(self.durationSeconds)),
+            ("connections", .object([("target", .int(Int64(self.target))), ("connected", .int(Int64(self.connected)))])),
+            ("latency", .object(self.histograms.map { ($0.name, $0.histogram.json) })),
+            ("throughput", .array(self.timeline.map {
+                .object([("t", .double($0.t)), ("messages_in", .int(Int64($0.messagesIn))), ("messages_out", .int(Int64($0.messagesOut))),
+                         ("orders", .int(Int64($0.orders))), ("connected", .int(Int64($0.connected)))])
+            })),
+            ("errors", .object(self.errors.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
+            ("checks", .array(self.checks.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
+            ("thresholds", .array(self.thresholds.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
+            ("passed", .bool(self.passed)),
+        ])
+    }
+
+    /// Reads a report written by `json` (for `merge`).
+    init?(json: JSONValue) {
+        guard let scenario = json["scenario"]?.stringValue else { return nil }
+        self.scenario = scenario
+        self.durationSeconds = json["duration_s"]?.doubleValue ?? 0
+        self.target = Int(json["connections"]?["target"]?.intValue ?? 0)
+        self.connected = Int(json["connections"]?["connected"]?.intValue ?? 0)
+        self.histograms = (json["latency"]?.objectFields ?? []).compactMap { field in
+            LatencyHistogram(json: field.value).map { (field.key, $0) }
+        }
+        self.timeline = (json["throughput"]?.arrayValue ?? []).map {
+            ($0["t"]?.doubleValue ?? 0, Int($0["messages_in"]?.intValue ?? 0), Int($0["messages_out"]?.intValue ?? 0),
+             Int($0["orders"]?.intValue ?? 0), Int($0["connected"]?.intValue ?? 0))
+        }
+        self.errors = Dictionary(uniqueKeysWithValues: (json["errors"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
+        func checks(_ key: String) -> [Check] {
+            (json[key]?.arrayValue ?? []).map {
+                Check(name: $0["name"]?.stringValue ?? "?", ok: $0["ok"]?.boolValue ?? false, detail: $0["detail"]?.stringValue ?? "")
+            }
+        }
+        self.checks = checks("checks")
+        self.thresholds = checks("thresholds")
+    }
+
+    init(
+        scenario: String, durationSeconds: Double, target: Int, connected: Int,
+        histograms: [(name: String, histogram: LatencyHistogram)],
+        timeline: [(t: Double, messagesIn: Int, messagesOut: Int, orders: Int, connected: Int)], errors: [String: Int],
+        checks: [Check], thresholds: [Check]
+    ) {
+        self.scenario = scenario
+        self.durationSeconds = durationSeconds
+        self.target = target
+        self.connected = connected
+        self.histograms = histograms
+        self.timeline = timeline
+        self.errors = errors
+        self.checks = checks
+        self.thresholds = thresholds
+    }
+
+    /// Several processes' reports as one: histograms add bucket by bucket, counts add, a check
+    /// passes only if it passed everywhere.
+    static func merge(_ reports: [Report]) -> Report {
+        var histograms: [(name: String, histogram: LatencyHistogram)] = []
+        for report in reports {
+            for (name, histogram) in report.histograms {
+                if let index = histograms.firstIndex(where: { $0.name == name }) {
+                    histograms[index].histogram.merge(histogram)
+                } else {
+                    histograms.append((name, histogram))
+                }
+            }
+        }
+        var timeline: [Int: (t: Double, messagesIn: Int, messagesOut: Int, orders: Int, connected: Int)] = [:]
+        for report in reports {
+            for point in report.timeline {
+                let second = Int(point.t)
+                let old = timeline[second] ?? (Double(second), 0, 0, 0, 0)
+                timeline[second] = (old.t, old.messagesIn + point.messagesIn, old.messagesOut + point.messagesOut,
+                                    old.orders + point.orders, old.connected + point.connected)
+            }
+        }
+        func combine(_ lists: [[Check]]) -> [Check] {
+            var merged: [Check] = []
+            for list in lists {
+                for check in list {
+                    if let index = merged.firstIndex(where: { $0.name == check.name }) {
+                        merged[index].ok = merged[index].ok && check.ok
+                        merged[index].detail += "; " + check.detail
+                    } else {
+                        merged.append(check)
+                    }
+                }
+            }
+            return merged
+        }
+        return Report(
+            scenario: reports.map(\.scenario).joined(separator: "+"), durationSeconds: reports.map(\.durationSeconds).max() ?? 0,
+            target: reports.reduce(0) { $0 + $1.target }, connected: reports.reduce(0) { $0 + $1.connected },
+            histograms: histograms, timeline: timeline.keys.sorted().map { timeline[$0]! },
+            errors: reports.reduce(into: [:]) { $0.merge($1.errors, uniquingKeysWith: +) },
+            checks: combine(reports.map(\.checks)), thresholds: combine(reports.map(\.thresholds)))
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - self.count)) }
+}
