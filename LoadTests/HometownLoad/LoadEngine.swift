@@ -193,18 +193,7 @@ final class LoadEngine: @unchecked Sendable {
     private func setUpStreamers() {
         for streamer in self.streamers {
             let loop = self.loops[streamer.loop]
-            let room = self.roomName(streamer.room)
-            let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
-            loop.execute {
-                streamer.session = ClientSession.connect(
-                    loop: loop, host: self.host, port: self.port, source: nil, path: path
-                ) { session in
-                    session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
-                    session.onClose = { _, reason in
-                        if !self.finished { self.stats[streamer.loop].errors["streamer: " + reason, default: 0] += 1 }
-                    }
-                }
-            }
+            loop.execute { self.open(streamer, on: loop) }
         }
         let deadline = monotonic() + 15
         while monotonic() < deadline {
@@ -222,6 +211,22 @@ final class LoadEngine: @unchecked Sendable {
             usleep(20_000)
         }
         fputs("hometown-load: streamers did not get their rooms ready in 15 s\n", stderr)
+    }
+
+    /// Opens (or reopens after a drop, with the same backoff as viewers) a room's streamer.
+    private func open(_ streamer: Streamer, on loop: EventLoop) {
+        let room = self.roomName(streamer.room)
+        let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
+        streamer.session = ClientSession.connect(loop: loop, host: self.host, port: self.port, source: nil, path: path) { session in
+            session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
+            session.onClose = { _, reason in
+                guard !self.finished else { return }
+                self.stats[streamer.loop].errors["streamer: " + reason, default: 0] += 1
+                streamer.attempts += 1
+                let delay = Double.random(in: 0...min(15.0, 0.25 * Double(1 << min(streamer.attempts, 6))))
+                loop.schedule(after: UInt64(delay * 1e9)) { if !self.finished { self.open(streamer, on: loop) } }
+            }
+        }
     }
 
     private func ramp(to count: Int, rate: Double) {
@@ -250,21 +255,44 @@ final class LoadEngine: @unchecked Sendable {
 
     private func connect(_ viewer: Viewer) {
         let loop = self.loops[viewer.loop]
-        let room = self.roomName(viewer.room)
-        let path = "/live/\(room)?token=" + self.token(viewer.user, role: "viewer")
+        loop.execute { self.open(viewer, on: loop) }
+    }
+
+    /// Opens (or reopens, resuming with since/epoch) a viewer's connection. On its loop.
+    private func open(_ viewer: Viewer, on loop: EventLoop) {
+        var path = "/live/\(self.roomName(viewer.room))?token=" + self.token(viewer.user, role: "viewer")
+        if let seq = viewer.lastSeq, let epoch = viewer.epoch { path += "&since=\(seq)&epoch=\(epoch)" }
         let source = "127.0.0.\(1 + viewer.index % max(1, self.scenario.sources))"
-        loop.execute {
-            viewer.connectStartedAt = monotonic()
-            viewer.session = ClientSession.connect(
-                loop: loop, host: self.host, port: self.port, source: source, path: path
-            ) { session in
-                session.onMessage = { session, message in self.viewerReceived(viewer, session, message) }
-                session.onClose = { _, reason in
-                    if !viewer.closed && !self.finished { self.stats[viewer.loop].errors["closed: " + reason, default: 0] += 1 }
-                    viewer.closed = true
-                }
+        viewer.connectStartedAt = monotonic()
+        viewer.welcomed = false
+        viewer.session = ClientSession.connect(
+            loop: loop, host: self.host, port: self.port, source: source, path: path
+        ) { session in
+            session.onMessage = { session, message in self.viewerReceived(viewer, session, message) }
+            session.onClose = { _, reason in
+                guard !viewer.closed, !self.finished else { return }
+                self.stats[viewer.loop].errors["closed: " + reason, default: 0] += 1
+                self.reconnect(viewer, on: loop)
             }
-            if viewer.session == nil { self.stats[viewer.loop].errors["connect failed", default: 0] += 1 }
+        }
+        if viewer.session == nil {
+            self.stats[viewer.loop].errors["connect failed", default: 0] += 1
+            self.reconnect(viewer, on: loop)
+        }
+    }
+
+    /// Exponential backoff with full jitter (0.25 s doubling to 15 s), so a server restart is not
+    /// met by every viewer at the same instant.
+    private func reconnect(_ viewer: Viewer, on loop: EventLoop) {
+        viewer.session = nil
+        viewer.welcomed = false
+        let ceiling = min(15.0, 0.25 * Double(1 << min(viewer.attempts, 6)))
+        viewer.attempts += 1
+        viewer.reconnects += 1
+        let delay = Double.random(in: 0...ceiling)
+        loop.schedule(after: UInt64(delay * 1e9)) {
+            guard !viewer.closed, !self.finished else { return }
+            self.open(viewer, on: loop)
         }
     }
 
@@ -359,7 +387,21 @@ final class LoadEngine: @unchecked Sendable {
         switch type {
         case "welcome":
             viewer.welcomed = true
-            viewer.lastSeq = value["seq"]?.intValue.map { UInt64($0) }
+            viewer.attempts = 0
+            if value["recovered"]?.boolValue == true, let last = viewer.lastSeq {
+                // Resumed: the missed comments are in the welcome and must continue the sequence.
+                var expected = last + 1
+                for comment in value["comments"]?.arrayValue ?? [] {
+                    guard let seq = comment["seq"]?.intValue.map({ UInt64($0) }) else { continue }
+                    if seq > expected { stats.lostComments += Int(seq - expected) }
+                    expected = max(expected, seq + 1)
+                }
+                viewer.lastSeq = max(last, expected - 1)
+            } else {
+                if viewer.lastSeq != nil { stats.errors["resync: history no longer reached back", default: 0] += 1 }
+                viewer.lastSeq = value["seq"]?.intValue.map { UInt64($0) }
+            }
+            viewer.epoch = value["epoch"]?.stringValue
             viewer.lastViewerCount = value["viewers"]?.intValue.map(Int.init)
             stats.connect.record(seconds: monotonic() - viewer.connectStartedAt)
         case "comment":
@@ -450,6 +492,7 @@ final class LoadEngine: @unchecked Sendable {
         guard let value = try? JSONParser.parse(message.payload), let type = value["type"]?.stringValue else { return }
         switch type {
         case "welcome":
+            streamer.attempts = 0
             let existing = Set((value["products"]?.arrayValue ?? []).compactMap { $0["sku"]?.stringValue })
             session.send(text: #"{"type":"room.open","title":"load test \#(self.scenario.name)"}"#)
             for product in self.scenario.products where !existing.contains(product.sku) {

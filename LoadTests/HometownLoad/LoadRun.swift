@@ -69,6 +69,10 @@ final class Viewer {
     var welcomed = false
     var closed = false
     var lastSeq: UInt64?
+    var epoch: String?
+    /// Reconnect attempts since the last welcome (for the backoff).
+    var attempts = 0
+    var reconnects = 0
     var nextComment = Double.infinity
     var nextLike = Double.infinity
     var lastViewerCount: Int?
@@ -96,6 +100,7 @@ final class Streamer {
     var saleStartedAt = 0.0
     var soldOutAt = 0.0
     var streamedOrders: Set<String> = []
+    var attempts = 0
 
     init(room: Int, loop: Int) {
         self.room = room

@@ -43,9 +43,15 @@ struct Report {
             name: "within_limits", ok: overLimit.isEmpty,
             detail: "\(overLimit.count) buyers accepted above the per-buyer limit of \(scenario.saleLimit)"))
         let unanswered = buyers.filter { $0.answers.isEmpty }
+        // A flash phase where nobody could order means the sale never went live: not a pass.
+        let expectedOrders = scenario.phases.contains { $0.kind == .flash } && scenario.buyerFraction > 0
+            && scenario.saleSKU != nil && engine.viewers.contains(where: \.buyer)
+        let noneSent = expectedOrders && buyers.isEmpty
         checks.append(Check(
-            name: "orders_answered", ok: unanswered.isEmpty,
-            detail: "\(buyers.count - unanswered.count) of \(buyers.count) orders answered"))
+            name: "orders_answered", ok: unanswered.isEmpty && !noneSent,
+            detail: noneSent
+                ? "no order was sent: the sale never went live for any buyer"
+                : "\(buyers.count - unanswered.count) of \(buyers.count) orders answered"))
         var retriedAccepted = 0
         var mismatched = 0
         for buyer in accepted where buyer.answers.count > 1 {
