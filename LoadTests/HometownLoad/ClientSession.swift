@@ -54,7 +54,7 @@ final class ClientSession: ConnectionHandler {
             }
             let text = String(decoding: head[0..<end], as: UTF8.self)
             guard text.hasPrefix("HTTP/1.1 101"), text.contains(self.expectedAccept) else {
-                self.fail("handshake refused: " + String(text.prefix(40)))
+                self.fail("handshake refused: " + String(text.split(separator: "\r\n").first ?? ""))
                 return
             }
             self.phase = .open(WebSocketReader(role: .client, maxFrameSize: 16 << 20, maxMessageSize: 16 << 20))

@@ -31,9 +31,17 @@ final class LoadEngine: @unchecked Sendable {
     /// Set before the loops stop: closes after that are ours, not errors.
     private var finished = false
 
-    init(scenario: Scenario, quiet: Bool) throws {
+    /// This process's share when several worker processes split one scenario: viewers whose
+    /// index % count == index; worker 0 also runs the streamers.
+    let worker: (index: Int, count: Int)
+    /// Every viewer's room, across all workers (for the true viewer count per room).
+    private let allRooms: [Int]
+
+    init(scenario: Scenario, quiet: Bool, worker: (index: Int, count: Int) = (0, 1), runID: String? = nil) throws {
         self.scenario = scenario
         self.quiet = quiet
+        self.worker = worker
+        self.runID = runID ?? String(Int(time(nil)) % 1_000_000_000, radix: 36)
         guard let url = scenario.urls.first, let parsed = Self.parse(url) else {
             throw Scenario.Error(message: "scenario: url must look like ws://HOST:PORT")
         }
@@ -41,16 +49,24 @@ final class LoadEngine: @unchecked Sendable {
         self.loops = try (0..<max(1, scenario.loops)).map { try EventLoop(index: $0, tickInterval: 10_000_000) }
         self.stats = self.loops.map { _ in LoopStats() }
         let rooms = scenario.roomAssignments()
+        self.allRooms = rooms
         var generator = SystemRandomNumberGenerator()
         let loopCount = self.loops.count
-        self.viewers = rooms.enumerated().map { index, room in
+        self.viewers = rooms.enumerated().filter { $0.offset % worker.count == worker.index }.map { index, room in
             Viewer(
                 index: index, room: room, loop: index % loopCount,
                 buyer: Double.random(in: 0..<1, using: &generator) < scenario.buyerFraction, retries: scenario.retries)
         }
-        self.streamers = (0..<scenario.roomCount).map { Streamer(room: $0, loop: $0 % loopCount) }
+        self.streamers = worker.index == 0 ? (0..<scenario.roomCount).map { Streamer(room: $0, loop: $0 % loopCount) } : []
         self.byLoop = Array(repeating: [], count: loopCount)
         for viewer in self.viewers { self.byLoop[viewer.loop].append(viewer) }
+    }
+
+    /// Viewers the whole run (all workers) puts in each room once ramped to `target` of them.
+    private func expectedViewers(upTo target: Int) -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for room in self.allRooms.prefix(target) { counts[room, default: 0] += 1 }
+        return counts
     }
 
     static func parse(_ url: String) -> (String, UInt16, String)? {
@@ -64,7 +80,7 @@ final class LoadEngine: @unchecked Sendable {
 
     /// Rooms are new for every run (rooms and their stock persist on the server), so each run
     /// starts from the scenario's stock and its checks mean what they say.
-    private let runID = String(Int(time(nil)) % 1_000_000_000, radix: 36)
+    let runID: String
 
     func roomName(_ room: Int) -> String { "\(self.scenario.roomPrefix)-\(self.runID)-\(room)" }
 
@@ -85,7 +101,7 @@ final class LoadEngine: @unchecked Sendable {
             self.activity.withLock { self.phaseName = phase.name }
             switch phase.kind {
             case .ramp:
-                self.ramp(to: min(self.viewers.count, phase.viewers ?? self.viewers.count), rate: phase.rate)
+                self.ramp(to: min(self.scenario.viewers, phase.viewers ?? self.scenario.viewers), rate: phase.rate)
             case .hold:
                 self.setActive(true)
                 self.wait(phase.seconds)
@@ -147,6 +163,7 @@ final class LoadEngine: @unchecked Sendable {
     }
 
     private var lastProgress = (t: 0.0, messagesIn: 0, messagesOut: 0, orders: 0)
+    private var rampTarget = 0
 
     /// One snapshot of every loop's stats, taken on the loops themselves.
     func snapshot() -> (stats: LoopStats, connected: Int) {
@@ -181,8 +198,9 @@ final class LoadEngine: @unchecked Sendable {
         self.lastProgress = (now, stats.messagesIn, stats.messagesOut, stats.ordersAnswered)
         guard !self.quiet else { return }
         let (phase, target) = self.activity.withLock { (self.phaseName, self.target) }
+        let prefix = self.worker.count > 1 ? "[worker \(self.worker.index)] " : ""
         let errors = stats.errors.values.reduce(0, +)
-        let line = "\(format(now))s \(phase) connected \(connected)/\(target) in \(Int(rates.0))/s out \(Int(rates.1))/s "
+        let line = prefix + "\(format(now))s \(phase) connected \(connected)/\(target) in \(Int(rates.0))/s out \(Int(rates.1))/s "
             + "orders \(Int(rates.2))/s comment p99 \(format(stats.commentFanout.percentile(0.99)))ms "
             + "order p99 \(format(stats.orderAck.percentile(0.99)))ms errors \(errors)\n"
         fputs(line, stderr)
@@ -229,7 +247,10 @@ final class LoadEngine: @unchecked Sendable {
         }
     }
 
-    private func ramp(to count: Int, rate: Double) {
+    private func ramp(to globalCount: Int, rate globalRate: Double) {
+        self.rampTarget = globalCount
+        let count = self.viewers.filter { $0.index < globalCount }.count
+        let rate = globalRate / Double(self.worker.count)
         self.activity.withLock { self.target = count }
         let start = monotonic()
         var next = self.viewers.filter { $0.connectStartedAt > 0 }.count
@@ -343,8 +364,12 @@ final class LoadEngine: @unchecked Sendable {
             }
         }
         latch.wait()
-        var actual: [Int: Int] = [:]
-        for sample in samples { actual[sample.0, default: 0] += 1 }
+        // The truth: every simulated viewer of the room, in every worker process.
+        var actual = self.expectedViewers(upTo: self.rampTarget)
+        if self.worker.count == 1 {
+            actual = [:]
+            for sample in samples { actual[sample.0, default: 0] += 1 }
+        }
         self.viewerCountSamples += samples.map { (room: $0.0, reported: $0.1, actual: actual[$0.0] ?? 0) }
     }
 

@@ -19,6 +19,62 @@ struct Report {
     var errors: [String: Int]
     var checks: [Check]
     var thresholds: [Check]
+    /// Raw sale numbers, so checks that need the whole run (several worker processes) can be
+    /// recomputed when reports merge.
+    var sale = SaleTotals()
+
+    struct SaleTotals {
+        var acceptedUnits = 0
+        var stock = 0
+        var demand = 0
+        var acceptedIDs: Set<String> = []
+        var streamedIDs: Set<String> = []
+        /// Whether this report's process ran the streamers (and so saw the order stream).
+        var hasStreamers = true
+
+        mutating func add(_ other: SaleTotals) {
+            self.acceptedUnits += other.acceptedUnits
+            self.demand += other.demand
+            self.stock = max(self.stock, other.stock)
+            self.acceptedIDs.formUnion(other.acceptedIDs)
+            self.streamedIDs.formUnion(other.streamedIDs)
+            self.hasStreamers = self.hasStreamers || other.hasStreamers
+        }
+
+        var json: JSONValue {
+            .object([
+                ("accepted_units", .int(Int64(self.acceptedUnits))), ("stock", .int(Int64(self.stock))),
+                ("demand", .int(Int64(self.demand))), ("has_streamers", .bool(self.hasStreamers)),
+                ("accepted_ids", .array(self.acceptedIDs.sorted().map { .string($0) })),
+                ("streamed_ids", .array(self.streamedIDs.sorted().map { .string($0) })),
+            ])
+        }
+
+        init() {}
+
+        init(json: JSONValue?) {
+            self.acceptedUnits = Int(json?["accepted_units"]?.intValue ?? 0)
+            self.stock = Int(json?["stock"]?.intValue ?? 0)
+            self.demand = Int(json?["demand"]?.intValue ?? 0)
+            self.hasStreamers = json?["has_streamers"]?.boolValue ?? true
+            self.acceptedIDs = Set((json?["accepted_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
+            self.streamedIDs = Set((json?["streamed_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
+    }
+
+    /// The two checks that need the whole run's numbers.
+    static func saleChecks(_ sale: SaleTotals, scope: String) -> [Check] {
+        let exactly = sale.demand >= sale.stock ? sale.acceptedUnits == sale.stock : true
+        return [
+            Check(
+                name: "no_oversell", ok: sale.acceptedUnits <= sale.stock && exactly,
+                detail: "accepted \(sale.acceptedUnits) units of \(sale.stock) in stock (\(scope)); demand \(sale.demand)"
+                    + (sale.demand >= sale.stock ? ", so exactly the stock must sell" : "")),
+            Check(
+                name: "order_stream", ok: sale.acceptedIDs.isSubset(of: sale.streamedIDs),
+                detail: "streamers saw \(sale.acceptedIDs.intersection(sale.streamedIDs).count) of \(sale.acceptedIDs.count) accepted orders"),
+        ]
+    }
 
     var passed: Bool { self.checks.allSatisfy(\.ok) && self.thresholds.allSatisfy(\.ok) }
 
@@ -28,16 +84,8 @@ struct Report {
         var checks: [Check] = []
         let buyers = engine.viewers.filter(\.ordered)
         let accepted = buyers.filter { $0.answers.first?.status == "accepted" }
-        let soldUnits = accepted.count * scenario.buyQuantity
-        let stock = scenario.products.first(where: { $0.sku == scenario.saleSKU })?.stock ?? 0
-        let rooms = scenario.roomCount
-        let totalStock = stock * rooms
-        let demand = buyers.count * min(scenario.buyQuantity, scenario.saleLimit)
-        let exactly = demand >= totalStock ? soldUnits == totalStock : true
-        checks.append(Check(
-            name: "no_oversell", ok: soldUnits <= totalStock && exactly,
-            detail: "accepted \(soldUnits) units of \(totalStock) in stock (\(rooms) room(s)); demand \(demand)"
-                + (demand >= totalStock ? ", so exactly the stock must sell" : "")))
+        let sale = Self.saleTotals(engine)
+        checks.append(Self.saleChecks(sale, scope: "\(scenario.roomCount) room(s)")[0])
         let overLimit = accepted.filter { _ in scenario.buyQuantity > scenario.saleLimit }
         checks.append(Check(
             name: "within_limits", ok: overLimit.isEmpty,
@@ -58,14 +106,11 @@ struct Report {
             retriedAccepted += 1
             if buyer.answers.dropFirst().contains(where: { $0.status != "accepted" || $0.id != buyer.answers[0].id }) { mismatched += 1 }
         }
-        let streamed = engine.streamers.reduce(into: Set<String>()) { $0.formUnion($1.streamedOrders) }
         let acceptedIDs = Set(accepted.compactMap { $0.answers.first?.id })
         checks.append(Check(
             name: "idempotent_retries", ok: mismatched == 0 && acceptedIDs.count == accepted.count,
             detail: "\(retriedAccepted) accepted refs retried, \(mismatched) answered differently; \(acceptedIDs.count) distinct order ids"))
-        checks.append(Check(
-            name: "order_stream", ok: acceptedIDs.isSubset(of: streamed),
-            detail: "streamers saw \(acceptedIDs.intersection(streamed).count) of \(acceptedIDs.count) accepted orders"))
+        checks.append(Self.saleChecks(sale, scope: "\(scenario.roomCount) room(s)")[1])
         checks.append(Check(
             name: "no_lost_comments", ok: stats.lostComments == 0,
             detail: "\(stats.lostComments) shown comments missing from viewers' streams (seq gaps while connected)"))
@@ -80,6 +125,20 @@ struct Report {
                 : "\(engine.viewerCountSamples.count - wrongCounts.count) of \(engine.viewerCountSamples.count) viewers saw the true count"
                     + (wrongCounts.first.map { " (e.g. room \($0.room): reported \($0.reported), actual \($0.actual))" } ?? "")))
         return checks
+    }
+
+    static func saleTotals(_ engine: LoadEngine) -> SaleTotals {
+        let scenario = engine.scenario
+        let buyers = engine.viewers.filter(\.ordered)
+        let accepted = buyers.filter { $0.answers.first?.status == "accepted" }
+        var totals = SaleTotals()
+        totals.acceptedUnits = accepted.count * scenario.buyQuantity
+        totals.stock = (scenario.products.first(where: { $0.sku == scenario.saleSKU })?.stock ?? 0) * scenario.roomCount
+        totals.demand = buyers.count * min(scenario.buyQuantity, scenario.saleLimit)
+        totals.acceptedIDs = Set(accepted.compactMap { $0.answers.first?.id })
+        totals.streamedIDs = engine.streamers.reduce(into: Set<String>()) { $0.formUnion($1.streamedOrders) }
+        totals.hasStreamers = !engine.streamers.isEmpty
+        return totals
     }
 
     // MARK: - Output
@@ -113,6 +172,7 @@ struct Report {
             ("errors", .object(self.errors.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
             ("checks", .array(self.checks.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
             ("thresholds", .array(self.thresholds.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
+            ("sale", self.sale.json),
             ("passed", .bool(self.passed)),
         ])
     }
@@ -139,6 +199,7 @@ struct Report {
         }
         self.checks = checks("checks")
         self.thresholds = checks("thresholds")
+        self.sale = SaleTotals(json: json["sale"])
     }
 
     init(
@@ -182,24 +243,42 @@ struct Report {
         }
         func combine(_ lists: [[Check]]) -> [Check] {
             var merged: [Check] = []
+            var parts: [String: Int] = [:]
             for list in lists {
                 for check in list {
+                    parts[check.name, default: 0] += 1
                     if let index = merged.firstIndex(where: { $0.name == check.name }) {
+                        // Keep the first failure's detail: that is what needs reading.
+                        if merged[index].ok && !check.ok { merged[index].detail = check.detail }
                         merged[index].ok = merged[index].ok && check.ok
-                        merged[index].detail += "; " + check.detail
                     } else {
                         merged.append(check)
                     }
                 }
             }
-            return merged
+            return merged.map { check in
+                var check = check
+                if let count = parts[check.name], count > 1 { check.detail += " (first of \(count) parts)" }
+                return check
+            }
         }
-        return Report(
-            scenario: reports.map(\.scenario).joined(separator: "+"), durationSeconds: reports.map(\.durationSeconds).max() ?? 0,
+        var merged = Report(
+            scenario: Set(reports.map(\.scenario)).sorted().joined(separator: "+"), durationSeconds: reports.map(\.durationSeconds).max() ?? 0,
             target: reports.reduce(0) { $0 + $1.target }, connected: reports.reduce(0) { $0 + $1.connected },
             histograms: histograms, timeline: timeline.keys.sorted().map { timeline[$0]! },
             errors: reports.reduce(into: [:]) { $0.merge($1.errors, uniquingKeysWith: +) },
             checks: combine(reports.map(\.checks)), thresholds: combine(reports.map(\.thresholds)))
+        // Parts of one run (worker processes): the sale checks need the sums, not an AND.
+        var sale = SaleTotals()
+        sale.hasStreamers = false
+        for report in reports { sale.add(report.sale) }
+        merged.sale = sale
+        if reports.count > 1 && sale.hasStreamers {
+            for check in Self.saleChecks(sale, scope: "all \(reports.count) parts") {
+                if let index = merged.checks.firstIndex(where: { $0.name == check.name }) { merged.checks[index] = check }
+            }
+        }
+        return merged
     }
 }
 

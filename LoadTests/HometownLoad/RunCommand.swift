@@ -3,11 +3,14 @@ import JSON
 
 let runUsage = """
     usage: hometown-load run --scenario FILE [--url ws://HOST:PORT ...] [--secret S] [--report FILE] [--html FILE] [--quiet]
+                             [--workers N]
            hometown-load merge REPORT.json... [--report FILE]
 
     run    plays a scenario (Config/smoke.json, festival.json, flash-sale.json) against the server,
            prints a progress line every second (unless --quiet) and a report at the end; exits 1 when
-           any correctness check or threshold fails
+           any correctness check or threshold fails. A scenario larger than one process may open
+           (about 18,000 connections here) is split over worker processes automatically;
+           --workers N forces a split
     merge  combines JSON reports from several processes (histograms merge bucket by bucket)
     """
 
@@ -43,10 +46,23 @@ func runScenario(_ arguments: [String]) -> Int32 {
     var reportPath: String?
     var htmlPath: String?
     var quiet = false
+    var workers: Int?
+    var worker = (index: 0, count: 1)
+    var runID: String?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
         case "--quiet": quiet = true
+        case "--workers":
+            guard let value = rest.popFirst(), let count = Int(value), count >= 1, count <= 64 else { print(runUsage); return 2 }
+            workers = count
+        case "--worker":
+            // Internal: this process is worker I of N (started by a parent run).
+            let parts = rest.popFirst()?.split(separator: "/").compactMap { Int($0) } ?? []
+            guard parts.count == 2, parts[0] >= 0, parts[0] < parts[1] else { print(runUsage); return 2 }
+            worker = (parts[0], parts[1])
+        case "--run-id":
+            runID = rest.popFirst()
         case "--scenario", "--url", "--secret", "--report", "--html":
             guard let value = rest.popFirst() else { print(runUsage); return 2 }
             switch flag {
@@ -74,10 +90,12 @@ func runScenario(_ arguments: [String]) -> Int32 {
     }
     if !urls.isEmpty { scenario.urls = urls }
     if let secret { scenario.secret = secret } else if let env = getenv("HOMETOWN_JWT_SECRET") { scenario.secret = String(cString: env) }
-    if scenario.viewers + scenario.roomCount > 18_000 {
-        fputs("hometown-load: \(scenario.viewers) connections exceed what one process may open here (20,000 files); "
-            + "run several processes with a share of the viewers each and combine them with `hometown-load merge`\n", stderr)
-        return 2
+    let perProcess = 15_000
+    let needed = (scenario.viewers + scenario.roomCount + perProcess - 1) / perProcess
+    if worker.count == 1 && (workers ?? needed) > 1 {
+        return runWorkers(
+            count: workers ?? needed, scenarioPath: scenarioPath, urls: urls, secret: secret, reportPath: reportPath,
+            htmlPath: htmlPath, quiet: quiet, scenario: scenario)
     }
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
@@ -87,27 +105,25 @@ func runScenario(_ arguments: [String]) -> Int32 {
     let started = monotonic()
     let engine: LoadEngine
     do {
-        engine = try LoadEngine(scenario: scenario, quiet: quiet)
+        engine = try LoadEngine(scenario: scenario, quiet: quiet, worker: worker, runID: runID)
     } catch {
         fputs("hometown-load: \(error)\n", stderr)
         return 2
     }
     let stats = engine.run()
     let connected = engine.viewers.filter(\.welcomed).count
-    var thresholds: [Report.Check] = []
-    if scenario.maxOrderP99 > 0 {
-        let p99 = stats.orderAck.percentile(0.99)
-        thresholds.append(.init(name: "order_p99", ok: p99 <= scenario.maxOrderP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxOrderP99)) ms"))
-    }
-    if scenario.maxCommentP99 > 0 {
-        let p99 = stats.commentFanout.percentile(0.99)
-        thresholds.append(.init(name: "comment_p99", ok: p99 <= scenario.maxCommentP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxCommentP99)) ms"))
-    }
-    let report = Report(
-        scenario: scenario.name, durationSeconds: monotonic() - started, target: scenario.viewers, connected: connected,
+    let thresholds = thresholdChecks(scenario, orderAck: stats.orderAck, commentFanout: stats.commentFanout)
+    var report = Report(
+        scenario: scenario.name, durationSeconds: monotonic() - started, target: engine.viewers.count, connected: connected,
         histograms: [("connect", stats.connect), ("comment_fanout", stats.commentFanout), ("order_ack", stats.orderAck),
                      ("time_to_sell_out", stats.timeToSellOut)],
         timeline: engine.timeline, errors: stats.errors, checks: Report.checks(engine, stats), thresholds: thresholds)
+    report.sale = Report.saleTotals(engine)
+    if worker.count > 1 {
+        // A worker's report goes to its parent, which merges and judges the whole run.
+        if let reportPath, !writeJSON(report.json, to: reportPath) { return 2 }
+        return 0
+    }
     print(report.text, terminator: "")
     if let reportPath, !writeJSON(report.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
     if let htmlPath, !writeFile(htmlPath, report.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }
@@ -134,4 +150,70 @@ func runMerge(_ arguments: [String]) -> Int32 {
     print(merged.text, terminator: "")
     if let output, !writeJSON(merged.json, to: output) { fputs("hometown-load: cannot write \(output)\n", stderr) }
     return merged.passed ? 0 : 1
+}
+
+/// Splits a scenario over `count` processes of this same executable (each may open about 18,000
+/// files here), waits for them, and merges their reports into one verdict.
+func runWorkers(
+    count: Int, scenarioPath: String, urls: [String], secret: String?, reportPath: String?, htmlPath: String?, quiet: Bool,
+    scenario: Scenario
+) -> Int32 {
+    let runID = String(Int(time(nil)) % 1_000_000_000, radix: 36)
+    var template = Array("/tmp/hometown-load-XXXXXX".utf8CString)
+    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    if !quiet { fputs("hometown-load: \(scenario.viewers) viewers over \(count) worker processes\n", stderr) }
+    var pids: [pid_t] = []
+    for index in 0..<count {
+        var arguments = ["hometown-load", "run", "--scenario", scenarioPath, "--worker", "\(index)/\(count)", "--run-id", runID,
+                         "--report", "\(directory)/worker-\(index).json"]
+        for url in urls { arguments += ["--url", url] }
+        if let secret { arguments += ["--secret", secret] }
+        if quiet { arguments.append("--quiet") }
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let result = posix_spawn(&pid, "/proc/self/exe", nil, nil, &argv, environ)
+        guard result == 0 else {
+            fputs("hometown-load: cannot start worker \(index): \(String(cString: strerror(result)))\n", stderr)
+            return 2
+        }
+        pids.append(pid)
+    }
+    for pid in pids {
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+    var reports: [Report] = []
+    for index in 0..<count {
+        guard let bytes = readFile("\(directory)/worker-\(index).json"), let json = try? JSONParser.parse(bytes),
+            let report = Report(json: json)
+        else {
+            fputs("hometown-load: worker \(index) left no report\n", stderr)
+            return 1
+        }
+        reports.append(report)
+    }
+    var merged = Report.merge(reports)
+    merged.scenario = scenario.name
+    // Thresholds judge the whole run's distribution, not each part's.
+    let histogram = { (name: String) in merged.histograms.first(where: { $0.name == name })?.histogram ?? LatencyHistogram() }
+    merged.thresholds = thresholdChecks(scenario, orderAck: histogram("order_ack"), commentFanout: histogram("comment_fanout"))
+    print(merged.text, terminator: "")
+    if let reportPath, !writeJSON(merged.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
+    if let htmlPath, !writeFile(htmlPath, merged.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }
+    return merged.passed ? 0 : 1
+}
+
+/// The scenario's failing limits, judged on a run's latency distributions.
+func thresholdChecks(_ scenario: Scenario, orderAck: LatencyHistogram, commentFanout: LatencyHistogram) -> [Report.Check] {
+    var checks: [Report.Check] = []
+    if scenario.maxOrderP99 > 0 {
+        let p99 = orderAck.percentile(0.99)
+        checks.append(.init(name: "order_p99", ok: p99 <= scenario.maxOrderP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxOrderP99)) ms"))
+    }
+    if scenario.maxCommentP99 > 0 {
+        let p99 = commentFanout.percentile(0.99)
+        checks.append(.init(name: "comment_p99", ok: p99 <= scenario.maxCommentP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxCommentP99)) ms"))
+    }
+    return checks
 }
