@@ -117,7 +117,7 @@ final class LoadEngine: @unchecked Sendable {
             }
         }
         self.wait(0.5)
-        let latch = Latch(self.loops.count)
+        let latch = CountdownLatch(self.loops.count)
         for loop in self.loops {
             loop.execute {
                 self.finished = true
@@ -170,7 +170,7 @@ final class LoadEngine: @unchecked Sendable {
         let lock = Lock()
         let total = LoopStats()
         var connected = 0
-        let latch = Latch(self.loops.count)
+        let latch = CountdownLatch(self.loops.count)
         for (index, loop) in self.loops.enumerated() {
             let mine = self.byLoop[index]
             loop.execute {
@@ -216,7 +216,7 @@ final class LoadEngine: @unchecked Sendable {
         let deadline = monotonic() + 15
         while monotonic() < deadline {
             let ready = self.streamers.allSatisfy { streamer in
-                let latch = Latch(1)
+                let latch = CountdownLatch(1)
                 var value = false
                 self.loops[streamer.loop].execute {
                     value = streamer.ready
@@ -351,7 +351,7 @@ final class LoadEngine: @unchecked Sendable {
         self.wait(2.5)
         var samples: [(Int, Int, Int)] = []
         let lock = Lock()
-        let latch = Latch(self.loops.count)
+        let latch = CountdownLatch(self.loops.count)
         for (index, loop) in self.loops.enumerated() {
             let mine = self.byLoop[index]
             loop.execute {
@@ -538,32 +538,6 @@ final class LoadEngine: @unchecked Sendable {
         default:
             break
         }
-    }
-}
-
-/// Waits for N count-downs (a one-shot barrier).
-final class Latch: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    private var remaining: Int
-
-    init(_ count: Int) {
-        self.remaining = count
-        pthread_mutex_init(&self.mutex, nil)
-        pthread_cond_init(&self.condition, nil)
-    }
-
-    func countDown() {
-        pthread_mutex_lock(&self.mutex)
-        self.remaining -= 1
-        pthread_cond_broadcast(&self.condition)
-        pthread_mutex_unlock(&self.mutex)
-    }
-
-    func wait() {
-        pthread_mutex_lock(&self.mutex)
-        while self.remaining > 0 { pthread_cond_wait(&self.condition, &self.mutex) }
-        pthread_mutex_unlock(&self.mutex)
     }
 }
 

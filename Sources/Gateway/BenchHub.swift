@@ -16,42 +16,25 @@ public final class BenchHub: @unchecked Sendable {
 
     /// Loop-confined subscriber lists of one loop.
     final class LocalChannels {
-        var channels: [String: Subscribers] = [:]
+        var channels: [String: Audience] = [:]
     }
 
-    /// Dense arrays, swap-removed by slot, so fan-out walks contiguous memory.
-    final class Subscribers {
-        var connections: ContiguousArray<Connection> = []
-        var sessions: ContiguousArray<WebSocketSession> = []
-    }
-
-    /// Adds `session` (on its own loop). Returns its slot for `unsubscribe`.
+    /// Adds `session` to its channel (on its own loop).
     func subscribe(_ session: WebSocketSession, channel: String) {
         let table = self.local[session.connection.loop.index]
-        let subscribers = table.channels[channel] ?? {
-            let created = Subscribers()
+        let audience = table.channels[channel] ?? {
+            let created = Audience()
             table.channels[channel] = created
             return created
         }()
-        session.benchSlot = subscribers.connections.count
-        subscribers.connections.append(session.connection)
-        subscribers.sessions.append(session)
+        audience.add(session)
     }
 
     func unsubscribe(_ session: WebSocketSession, channel: String) {
         let table = self.local[session.connection.loop.index]
-        guard let subscribers = table.channels[channel], session.benchSlot >= 0 else { return }
-        let slot = session.benchSlot
-        let last = subscribers.connections.count - 1
-        if slot != last {
-            subscribers.connections[slot] = subscribers.connections[last]
-            subscribers.sessions[slot] = subscribers.sessions[last]
-            subscribers.sessions[slot].benchSlot = slot
-        }
-        subscribers.connections.removeLast()
-        subscribers.sessions.removeLast()
-        session.benchSlot = -1
-        if subscribers.connections.isEmpty { table.channels[channel] = nil }
+        guard let audience = table.channels[channel] else { return }
+        audience.remove(session)
+        if audience.isEmpty { table.channels[channel] = nil }
     }
 
     /// Sends `frame` to every subscriber of `channel` on every loop. Called on `origin`'s thread.

@@ -154,14 +154,14 @@ public final class HometownServer: @unchecked Sendable {
 
     /// Runs `body` on every loop and waits for all of them.
     private func onEveryLoop(_ body: @escaping (EventLoop) -> Void) {
-        let group = DispatchGroupLite(count: self.group.loops.count)
+        let latch = CountdownLatch(self.group.loops.count)
         for loop in self.group.loops {
             loop.execute {
                 body(loop)
-                group.leave()
+                latch.countDown()
             }
         }
-        group.wait()
+        latch.wait()
     }
 
     /// Closes listeners and connections and waits for the loops to finish.
@@ -176,30 +176,4 @@ public final class HometownServer: @unchecked Sendable {
 
     /// Open connections across loops (read racily; for tests and metrics).
     public var connectionCount: Int { self.group.loops.reduce(0) { $0 + $1.connectionCount } }
-}
-
-/// A countdown latch on a pthread condition (no Dispatch in the server's core).
-final class DispatchGroupLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    private var remaining: Int
-
-    init(count: Int) {
-        self.remaining = count
-        pthread_mutex_init(&self.mutex, nil)
-        pthread_cond_init(&self.condition, nil)
-    }
-
-    func leave() {
-        pthread_mutex_lock(&self.mutex)
-        self.remaining -= 1
-        pthread_cond_broadcast(&self.condition)
-        pthread_mutex_unlock(&self.mutex)
-    }
-
-    func wait() {
-        pthread_mutex_lock(&self.mutex)
-        while self.remaining > 0 { pthread_cond_wait(&self.condition, &self.mutex) }
-        pthread_mutex_unlock(&self.mutex)
-    }
 }

@@ -53,11 +53,6 @@ public final class RoomHub: @unchecked Sendable {
         var audiences: [String: Audience] = [:]
     }
 
-    final class Audience {
-        var connections: ContiguousArray<Connection> = []
-        var sessions: ContiguousArray<WebSocketSession> = []
-    }
-
     init(loops: [EventLoop], settings: RoomSettings, epoch: String, counters: ServerCounters, metrics: ServerMetrics) {
         self.loops = loops
         self.counters = counters
@@ -257,32 +252,20 @@ public final class RoomHub: @unchecked Sendable {
     }
 
     private func addToAudience(_ session: WebSocketSession, room: String) {
-        guard session.audienceSlot < 0 else { return }
         let table = self.local[session.connection.loop.index]
         let audience = table.audiences[room] ?? {
             let created = Audience()
             table.audiences[room] = created
             return created
         }()
-        session.audienceSlot = audience.connections.count
-        audience.connections.append(session.connection)
-        audience.sessions.append(session)
+        audience.add(session)
     }
 
     private func removeFromAudience(_ session: WebSocketSession, room: String) {
         let table = self.local[session.connection.loop.index]
-        guard session.audienceSlot >= 0, let audience = table.audiences[room] else { return }
-        let slot = session.audienceSlot
-        let last = audience.connections.count - 1
-        if slot != last {
-            audience.connections[slot] = audience.connections[last]
-            audience.sessions[slot] = audience.sessions[last]
-            audience.sessions[slot].audienceSlot = slot
-        }
-        audience.connections.removeLast()
-        audience.sessions.removeLast()
-        session.audienceSlot = -1
-        if audience.connections.isEmpty { table.audiences[room] = nil }
+        guard let audience = table.audiences[room] else { return }
+        audience.remove(session)
+        if audience.isEmpty { table.audiences[room] = nil }
     }
 
     // MARK: - Time

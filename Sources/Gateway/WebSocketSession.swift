@@ -27,12 +27,11 @@ public final class WebSocketSession: ConnectionHandler {
     private var closeReason: String?
     /// The upgrade completed: such connections get an info log line when they open and close.
     private var upgraded = false
-    /// Position in the bench channel's subscriber arrays, -1 when not subscribed.
-    var benchSlot = -1
     /// Live rooms: who this is, its member id, its room, and its slot in the loop's audience.
     var identity = Identity(user: "", name: "", role: .viewer, anonymous: true)
     var member: MemberID = 0
     var host: RoomHub.RoomHost?
+    /// Position in this loop's `Audience` (of a room, or of a bench channel), -1 when in none.
     var audienceSlot = -1
 
     /// Set when admission refused this connection: its request gets this answer.

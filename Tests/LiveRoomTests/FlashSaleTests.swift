@@ -1,5 +1,6 @@
-import LiveRoom
 import Testing
+
+@testable import LiveRoom
 
 @Suite("Flash sales and orders")
 struct FlashSaleTests {
@@ -105,7 +106,7 @@ struct FlashSaleTests {
 
     @Test func randomOrderStormsNeverOversellOrBreakLimits() {
         // Model test: seeded random buyers, quantities and retries against the invariants.
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for round in 0..<50 {
             let stock = Int(generator.next() % 40) + 1
             let limit = Int(generator.next() % 4) + 1
@@ -131,17 +132,5 @@ struct FlashSaleTests {
             #expect(sold + left == stock, "round \(round): sold \(sold) + left \(left) != \(stock)")
             #expect(perUser.values.allSatisfy { $0 <= limit }, "round \(round)")
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

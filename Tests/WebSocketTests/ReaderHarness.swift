@@ -9,28 +9,9 @@ struct ReaderHarness {
         _ bytes: [UInt8], chunk: Int? = nil, role: WebSocketFrameDecoder.Role = .server,
         maxFrameSize: Int = 1 << 20, maxMessageSize: Int = 1 << 20
     ) -> ReaderHarness {
-        var reader = WebSocketReader(role: role, maxFrameSize: maxFrameSize, maxMessageSize: maxMessageSize)
-        var harness = ReaderHarness()
         let size = max(1, chunk ?? bytes.count)
-        var start = 0
-        while start < bytes.count && harness.error == nil {
-            var piece = Array(bytes[start..<min(bytes.count, start + size)])
-            start += size
-            piece.withUnsafeMutableBytes { buffer in
-                var offset = 0
-                while true {
-                    do {
-                        let action = try reader.next(buffer, offset: &offset)
-                        if action == .needMoreData { return }
-                        harness.actions.append(action)
-                    } catch {
-                        harness.error = error as? WebSocketProtocolError
-                        return
-                    }
-                }
-            }
-        }
-        return harness
+        let pieces = stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min(bytes.count, $0 + size)]) }
+        return run(pieces: pieces, role: role, maxFrameSize: maxFrameSize, maxMessageSize: maxMessageSize)
     }
 
     /// Every split of `bytes` into two chunks, plus one byte at a time and all at once.
@@ -42,8 +23,11 @@ struct ReaderHarness {
         return result
     }
 
-    static func run(pieces: [[UInt8]], role: WebSocketFrameDecoder.Role = .server) -> ReaderHarness {
-        var reader = WebSocketReader(role: role, maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)
+    static func run(
+        pieces: [[UInt8]], role: WebSocketFrameDecoder.Role = .server, maxFrameSize: Int = 1 << 20,
+        maxMessageSize: Int = 1 << 20
+    ) -> ReaderHarness {
+        var reader = WebSocketReader(role: role, maxFrameSize: maxFrameSize, maxMessageSize: maxMessageSize)
         var harness = ReaderHarness()
         for var piece in pieces where harness.error == nil {
             piece.withUnsafeMutableBytes { buffer in
