@@ -18,13 +18,13 @@ public final class WebSocketSession: ConnectionHandler {
 
     let connection: Connection
     let server: HometownServer
-    private var phase: Phase
+    var phase: Phase
     private var route: Route = .notFound
     private let openedAt: UInt64
     private var pingSent = false
     private var closeRequested = false
     /// Why the connection ended, when the server ended it (for the log line and /metrics).
-    private var closeReason: String?
+    var closeReason: String?
     /// The upgrade completed: such connections get an info log line when they open and close.
     private var upgraded = false
     /// Live rooms: who this is, its member id, its room, and its slot in the loop's audience.
@@ -276,138 +276,6 @@ public final class WebSocketSession: ConnectionHandler {
         }
     }
 
-    /// Authenticates and finds the room before the upgrade: a bad, expired or wrong-room token
-    /// is 401, a room no streamer ever created is 404 (random names cost no memory).
-    private func admitToRoom(_ room: String, _ head: HTTPRequestHead) -> Bool {
-        let auth = self.server.config.auth
-        self.member = self.server.rooms.makeMemberID()
-        if let token = head.queryValue("token") ?? head.bearerToken, !token.isEmpty {
-            switch JWT.verify(token, secret: auth.jwtSecret, now: WallClock.nowMillis() / 1000) {
-            case .failure(let error):
-                self.respond(.text(.unauthorized, "\(error)\n"))
-                return false
-            case .success(let claims):
-                guard let role = Role(rawValue: claims.role) else {
-                    self.respond(.text(.unauthorized, "unknown role '\(claims.role)'\n"))
-                    return false
-                }
-                if let only = claims.room, only != room {
-                    self.respond(.text(.unauthorized, "this token is for room '\(only)'\n"))
-                    return false
-                }
-                self.identity = Identity(user: claims.sub, name: claims.name, role: role)
-            }
-        } else {
-            guard auth.allowAnonymous else {
-                self.respond(.text(.unauthorized, "a token is required\n"))
-                return false
-            }
-            self.identity = Identity.anonymousViewer(self.member)
-        }
-        let host = self.server.rooms.host(for: room)
-            ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room, owner: self.identity.user) : nil)
-        guard let host else {
-            self.respond(.text(.notFound, "no room '\(room)'\n"))
-            return false
-        }
-        self.host = host
-        if self.identity.role.isStaff {
-            // The order stream is never dropped; give the people running the sale far more room
-            // to fall behind during a stampede before the slow-consumer rule cuts them off.
-            let limits = self.connection.limits
-            self.connection.limits = OutboundLimits(
-                lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark,
-                hardLimit: limits.hardLimit * Self.staffOutboundFactor)
-        }
-        return true
-    }
-
-    /// How many times the normal outbound hard limit a streamer or moderator gets.
-    static let staffOutboundFactor = 16
-
-    /// `GET /api/rooms/{room}/orders`: the room's streamer (token for that room, or its creator)
-    /// or an admin. The query runs off the event loop on a read-only connection; the answer comes
-    /// back to this connection's loop.
-    private func exportOrders(_ room: String, _ head: HTTPRequestHead) {
-        guard head.method == "GET" else {
-            self.respond(.text(.methodNotAllowed, "GET only\n", headers: [("Allow", "GET")]))
-            return
-        }
-        guard let token = head.queryValue("token") ?? head.bearerToken,
-            case .success(let claims) = JWT.verify(token, secret: self.server.config.auth.jwtSecret, now: WallClock.nowMillis() / 1000)
-        else {
-            self.respond(.text(.unauthorized, "a valid streamer or admin token is required\n"))
-            return
-        }
-        guard let host = self.server.rooms.host(for: room) else {
-            self.respond(.text(.notFound, "no room '\(room)'\n"))
-            return
-        }
-        let allowed = claims.role == "admin" || (claims.role == "streamer" && (claims.room == room || claims.sub == host.room.owner))
-        guard allowed else {
-            self.respond(.text(.forbidden, "only this room's streamer or an admin may export its orders\n"))
-            return
-        }
-        let formatName = head.queryValue("format") ?? "jsonl"
-        guard let format = OrderExport.Format(rawValue: formatName == "json" ? "jsonl" : formatName) else {
-            self.respond(.text(.badRequest, "format must be jsonl or csv\n"))
-            return
-        }
-        var limit = OrderExport.defaultLimit
-        if let text = head.queryValue("limit") {
-            guard let value = Int(text), value >= 1, value <= OrderExport.maxLimit else {
-                self.respond(.text(.badRequest, "limit must be 1...\(OrderExport.maxLimit)\n"))
-                return
-            }
-            limit = value
-        }
-        guard self.server.config.journal.enabled else {
-            self.respond(.text(.serviceUnavailable, "the order journal is off (journal.enabled: false)\n"))
-            return
-        }
-        let after = head.queryValue("after")
-        let directory = self.server.config.dataDirectory
-        let loop = self.connection.loop
-        self.phase = .closing
-        Thread.detach {
-            let response: HTTPResponse
-            do {
-                let orders = try OrderExport.page(dataDirectory: directory, room: room, after: after, limit: limit)
-                let type = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
-                response = HTTPResponse(status: .ok, headers: [("Content-Type", type), ("Cache-Control", "no-store")], body: OrderExport.render(orders, format: format))
-            } catch {
-                Log.error("order export failed", ["room": room, "error": error])
-                response = .text(.internalServerError, "export failed\n")
-            }
-            loop.execute { self.respond(response) }
-        }
-    }
-
-    /// `GET /api/dev/token?name=N&role=viewer|streamer[&room=R]`: a token for trying the pages
-    /// without an identity provider, signed with the server's secret. Off in production.
-    private func issueDevToken(_ head: HTTPRequestHead) {
-        guard self.server.config.devLoginEnabled else {
-            self.respond(.text(.notFound, "development login is off\n"))
-            return
-        }
-        let name = (head.queryValue("name") ?? "").trimmingWhitespaceForName
-        let role = head.queryValue("role") ?? "viewer"
-        guard !name.isEmpty, name.count <= 32, role == "viewer" || role == "streamer" else {
-            self.respond(.text(.badRequest, "name (1-32 characters) and role viewer or streamer\n"))
-            return
-        }
-        let room = head.queryValue("room").flatMap { Route.isValidName($0[...]) ? $0 : nil }
-        // The user id follows from the name (and role), so the same name signs in as the same person.
-        let sub = role + "-" + String(UInt64(bitPattern: Int64(stableHash(role + "\n" + name))), radix: 36)
-        let claims = JWT.Claims(sub: sub, name: name, role: role, room: room, exp: WallClock.nowMillis() / 1000 + 12 * 3600)
-        var w = JSONWriter()
-        w.raw("{\"token\":"); w.string(JWT.sign(claims, secret: self.server.config.auth.jwtSecret))
-        w.raw(",\"user\":"); w.string(sub)
-        w.raw(",\"name\":"); w.string(name)
-        w.raw(",\"role\":"); w.string(role); w.raw("}")
-        self.respond(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
-    }
-
     /// Closes with a close frame (for example 4003 when banned).
     func close(code: UInt16, reason: String) {
         guard case .open = self.phase else {
@@ -431,7 +299,7 @@ public final class WebSocketSession: ConnectionHandler {
     }
 
     /// A final plain-HTTP answer; the connection closes after it.
-    private func respond(_ response: HTTPResponse) {
+    func respond(_ response: HTTPResponse) {
         self.connection.enqueue(response.serialized())
         self.closeAfterFlush()
     }
