@@ -18,6 +18,7 @@ import urllib.request
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,6 +65,21 @@ def wait(driver, condition, timeout=15):
     return WebDriverWait(driver, timeout).until(condition)
 
 
+def click(driver, by, value, timeout=15):
+    """Clicks an element that the page may re-render at any moment (the studio redraws its
+    product table on every room event): find and click again until one click lands."""
+    def attempt(d):
+        try:
+            element = d.find_element(by, value)
+            if not element.is_enabled():
+                return False
+            element.click()
+            return True
+        except StaleElementReferenceException:
+            return False
+    wait(driver, attempt, timeout)
+
+
 def text_in(selector, text):
     return EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text)
 
@@ -82,7 +98,7 @@ def comment(driver, text):
 
 
 def buy(driver):
-    wait(driver, EC.element_to_be_clickable((By.ID, "buy"))).click()
+    click(driver, By.ID, "buy")
     wait(driver, lambda d: d.find_element(By.ID, "order-result").get_attribute("data-status"))
     return driver.find_element(By.ID, "order-result").get_attribute("data-status")
 
@@ -110,8 +126,9 @@ def test_a_flash_sale_in_real_browsers(server):
         limit = studio.find_element(By.ID, "sale-limit")
         limit.clear()
         limit.send_keys("1")
-        studio.find_element(By.XPATH, "//tr[@data-sku='bamboo']//button[text()='Pin']").click()
-        studio.find_element(By.ID, "start-sale-bamboo").click()
+        click(studio, By.XPATH, "//tr[@data-sku='bamboo']//button[text()='Pin']")
+        wait(studio, text_in("tr[data-sku='bamboo']", "pinned"))
+        click(studio, By.ID, "start-sale-bamboo")
         wait(studio, text_in("tr[data-sku='bamboo'] .sale-state", "live"))
 
         # Two viewers join and each sees the other's comment.
