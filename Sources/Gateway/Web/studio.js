@@ -12,10 +12,16 @@
   }
 
   function renderProducts() {
+    // Stock and sale events redraw the table several times a second during a sale: keep what the
+    // streamer is typing into a restock box, and the focus, across redraws.
+    const typed = new Map([...document.querySelectorAll("#products tr")].map((row) =>
+      [row.dataset.sku, row.querySelector(".restock-qty").value]));
+    const focused = document.activeElement && document.activeElement.classList.contains("restock-qty")
+      ? document.activeElement.closest("tr").dataset.sku : null;
     $("#products").replaceChildren(...state.order.map((sku) => {
       const product = state.products.get(sku);
       const sale = product.sale || { state: "none" };
-      const restock = el("input", { type: "number", min: "1", value: "10", class: "restock-qty", "aria-label": "restock quantity" });
+      const restock = el("input", { type: "number", min: "1", value: typed.get(sku) || "10", class: "restock-qty", "aria-label": "restock quantity" });
       return el("tr", { "data-sku": sku },
         el("td", {}, el("strong", { text: product.title }), el("div", { class: "muted", text: sku + (state.pinned === sku ? " · pinned" : "") })),
         el("td", { text: price(product.price) }),
@@ -28,6 +34,10 @@
           restock,
           el("button", { class: "small secondary", text: "Restock", onclick: () => send({ type: "product.restock", sku, qty: Number(restock.value) }) })));
     }));
+    if (focused) {
+      const box = document.querySelector(`#products tr[data-sku="${CSS.escape(focused)}"] .restock-qty`);
+      if (box) box.focus();
+    }
   }
 
   function startSale(sku) {
