@@ -55,7 +55,7 @@ final class LoadEngine: @unchecked Sendable {
         self.viewers = rooms.enumerated().filter { $0.offset % worker.count == worker.index }.map { index, room in
             Viewer(
                 index: index, room: room, loop: index % loopCount,
-                buyer: Double.random(in: 0..<1, using: &generator) < scenario.buyerFraction, retries: scenario.retries)
+                buyer: Double.random(in: 0..<1, using: &generator) < scenario.buyerFraction)
         }
         self.streamers = worker.index == 0 ? (0..<scenario.roomCount).map { Streamer(room: $0, loop: $0 % loopCount) } : []
         self.byLoop = Array(repeating: [], count: loopCount)
@@ -448,18 +448,25 @@ final class LoadEngine: @unchecked Sendable {
             guard viewer.buyer, !viewer.ordered, value["sku"]?.stringValue == self.scenario.saleSKU,
                 value["state"]?.stringValue == "live"
             else { return }
-            viewer.orderSentAt = monotonic()
-            self.sendOrder(viewer, session)
+            self.placeOrder(viewer, session)
         case "order.result":
             let status = value["status"]?.stringValue ?? "?"
-            if viewer.answers.isEmpty {
-                stats.orderAck.record(seconds: monotonic() - viewer.orderSentAt)
+            guard let ref = value["ref"]?.stringValue, let index = viewer.orders.firstIndex(where: { $0.ref == ref }) else {
+                stats.errors["order.result for an unknown ref", default: 0] += 1
+                return
+            }
+            if viewer.orders[index].answers.isEmpty {
+                stats.orderAck.record(seconds: monotonic() - viewer.orders[index].sentAt)
                 stats.ordersAnswered += 1
             }
-            viewer.answers.append((status, value["order"]?.stringValue))
-            if viewer.retriesLeft > 0 {
-                viewer.retriesLeft -= 1
-                self.sendOrder(viewer, session)
+            viewer.orders[index].answers.append((status, value["order"]?.stringValue))
+            if viewer.orders[index].retriesLeft > 0 {
+                // The same ref again: it must come back with the same answer (idempotency).
+                viewer.orders[index].retriesLeft -= 1
+                self.sendOrder(ref: ref, viewer, session)
+            } else if viewer.orders[index].accepted && viewer.orders.count < self.scenario.ordersPerBuyer {
+                // A greedy buyer orders again with a new ref, until the limit or the stock stops it.
+                self.placeOrder(viewer, session)
             }
         case "error":
             stats.errors["error " + (value["code"]?.stringValue ?? "?"), default: 0] += 1
@@ -507,9 +514,15 @@ final class LoadEngine: @unchecked Sendable {
         }
     }
 
-    private func sendOrder(_ viewer: Viewer, _ session: ClientSession) {
+    private func placeOrder(_ viewer: Viewer, _ session: ClientSession) {
+        let ref = "r\(viewer.index)-\(viewer.orders.count)"
+        viewer.orders.append(OrderAttempt(ref: ref, sentAt: monotonic(), retriesLeft: self.scenario.retries))
+        self.sendOrder(ref: ref, viewer, session)
+    }
+
+    private func sendOrder(ref: String, _ viewer: Viewer, _ session: ClientSession) {
         guard let sku = self.scenario.saleSKU else { return }
-        session.send(text: #"{"type":"order","sku":"\#(sku)","qty":\#(self.scenario.buyQuantity),"ref":"r\#(viewer.index)"}"#)
+        session.send(text: #"{"type":"order","sku":"\#(sku)","qty":\#(self.scenario.buyQuantity),"ref":"\#(ref)"}"#)
         self.stats[viewer.loop].messagesOut += 1
     }
 

@@ -76,19 +76,28 @@ final class Viewer {
     var nextComment = Double.infinity
     var nextLike = Double.infinity
     var lastViewerCount: Int?
-    var orderSentAt = 0.0
-    var answers: [(status: String, id: String?)] = []
-    var retriesLeft: Int
-    var ordered: Bool { self.orderSentAt > 0 }
+    /// This buyer's orders, one ref each, in the order placed.
+    var orders: [OrderAttempt] = []
+    var ordered: Bool { !self.orders.isEmpty }
 
-    init(index: Int, room: Int, loop: Int, buyer: Bool, retries: Int) {
+    init(index: Int, room: Int, loop: Int, buyer: Bool) {
         self.index = index
         self.room = room
         self.user = "load-viewer-\(index)"
         self.loop = loop
         self.buyer = buyer
-        self.retriesLeft = retries
     }
+}
+
+/// One order (one ref) and every answer it got: the first, then one per retry of the same ref.
+struct OrderAttempt {
+    var ref: String
+    var sentAt: Double
+    var answers: [(status: String, id: String?)] = []
+    var retriesLeft: Int
+
+    var first: (status: String, id: String?)? { self.answers.first }
+    var accepted: Bool { self.first?.status == "accepted" }
 }
 
 /// The streamer of one room. Loop-confined.

@@ -83,34 +83,37 @@ struct Report {
         let scenario = engine.scenario
         var checks: [Check] = []
         let buyers = engine.viewers.filter(\.ordered)
-        let accepted = buyers.filter { $0.answers.first?.status == "accepted" }
+        let attempts = buyers.flatMap(\.orders)
+        let accepted = attempts.filter(\.accepted)
         let sale = Self.saleTotals(engine)
-        checks.append(Self.saleChecks(sale, scope: "\(scenario.roomCount) room(s)")[0])
-        let overLimit = accepted.filter { _ in scenario.buyQuantity > scenario.saleLimit }
+        let scope = "\(scenario.roomCount) room(s)"
+        checks.append(Self.saleChecks(sale, scope: scope)[0])
+        let overLimit = buyers.filter { buyer in
+            buyer.orders.filter(\.accepted).count * scenario.buyQuantity > scenario.saleLimit
+        }
         checks.append(Check(
             name: "within_limits", ok: overLimit.isEmpty,
-            detail: "\(overLimit.count) buyers accepted above the per-buyer limit of \(scenario.saleLimit)"))
-        let unanswered = buyers.filter { $0.answers.isEmpty }
+            detail: "\(overLimit.count) of \(buyers.count) buyers were accepted above the per-buyer limit of \(scenario.saleLimit) "
+                + "(\(attempts.count) orders, up to \(scenario.ordersPerBuyer) per buyer)"))
+        let unanswered = attempts.filter { $0.answers.isEmpty }
         // A flash phase where nobody could order means the sale never went live: not a pass.
         let expectedOrders = scenario.phases.contains { $0.kind == .flash } && scenario.buyerFraction > 0
             && scenario.saleSKU != nil && engine.viewers.contains(where: \.buyer)
-        let noneSent = expectedOrders && buyers.isEmpty
+        let noneSent = expectedOrders && attempts.isEmpty
         checks.append(Check(
             name: "orders_answered", ok: unanswered.isEmpty && !noneSent,
             detail: noneSent
                 ? "no order was sent: the sale never went live for any buyer"
-                : "\(buyers.count - unanswered.count) of \(buyers.count) orders answered"))
-        var retriedAccepted = 0
-        var mismatched = 0
-        for buyer in accepted where buyer.answers.count > 1 {
-            retriedAccepted += 1
-            if buyer.answers.dropFirst().contains(where: { $0.status != "accepted" || $0.id != buyer.answers[0].id }) { mismatched += 1 }
+                : "\(attempts.count - unanswered.count) of \(attempts.count) orders answered"))
+        let retried = accepted.filter { $0.answers.count > 1 }
+        let mismatched = retried.filter { attempt in
+            attempt.answers.dropFirst().contains { $0.status != "accepted" || $0.id != attempt.answers[0].id }
         }
-        let acceptedIDs = Set(accepted.compactMap { $0.answers.first?.id })
+        let acceptedIDs = Set(accepted.compactMap { $0.first?.id })
         checks.append(Check(
-            name: "idempotent_retries", ok: mismatched == 0 && acceptedIDs.count == accepted.count,
-            detail: "\(retriedAccepted) accepted refs retried, \(mismatched) answered differently; \(acceptedIDs.count) distinct order ids"))
-        checks.append(Self.saleChecks(sale, scope: "\(scenario.roomCount) room(s)")[1])
+            name: "idempotent_retries", ok: mismatched.isEmpty && acceptedIDs.count == accepted.count,
+            detail: "\(retried.count) accepted refs retried, \(mismatched.count) answered differently; \(acceptedIDs.count) distinct order ids"))
+        checks.append(Self.saleChecks(sale, scope: scope)[1])
         checks.append(Check(
             name: "no_lost_comments", ok: stats.lostComments == 0,
             detail: "\(stats.lostComments) shown comments missing from viewers' streams (seq gaps while connected)"))
@@ -130,12 +133,13 @@ struct Report {
     static func saleTotals(_ engine: LoadEngine) -> SaleTotals {
         let scenario = engine.scenario
         let buyers = engine.viewers.filter(\.ordered)
-        let accepted = buyers.filter { $0.answers.first?.status == "accepted" }
+        let accepted = buyers.flatMap(\.orders).filter(\.accepted)
         var totals = SaleTotals()
         totals.acceptedUnits = accepted.count * scenario.buyQuantity
         totals.stock = (scenario.products.first(where: { $0.sku == scenario.saleSKU })?.stock ?? 0) * scenario.roomCount
-        totals.demand = buyers.count * min(scenario.buyQuantity, scenario.saleLimit)
-        totals.acceptedIDs = Set(accepted.compactMap { $0.answers.first?.id })
+        // What buyers wanted: each as much as the limit allows, or as many orders as it places.
+        totals.demand = buyers.count * min(scenario.buyQuantity * scenario.ordersPerBuyer, scenario.saleLimit)
+        totals.acceptedIDs = Set(accepted.compactMap { $0.first?.id })
         totals.streamedIDs = engine.streamers.reduce(into: Set<String>()) { $0.formUnion($1.streamedOrders) }
         totals.hasStreamers = !engine.streamers.isEmpty
         return totals

@@ -43,6 +43,9 @@ struct Scenario {
     var buyQuantity = 1
     /// Times each buyer repeats its order with the same ref after the answer (idempotency check).
     var retries = 1
+    /// Distinct orders (new refs) a buyer places while they keep being accepted: above the sale's
+    /// limit, the last ones must come back `limit_reached`.
+    var ordersPerBuyer = 1
     var sources = 4
     var loops = 2
     /// Failing thresholds: p99 limits in milliseconds (0 = none).
@@ -104,6 +107,7 @@ struct Scenario {
             s.buyerFraction = try number(buyers["fraction"], "buyers.fraction") ?? s.buyerFraction
             s.buyQuantity = Int(buyers["qty"]?.intValue ?? 1)
             s.retries = Int(buyers["retries"]?.intValue ?? 1)
+            s.ordersPerBuyer = max(1, Int(buyers["orders"]?.intValue ?? 1))
         }
         s.sources = Int(root["sources"]?.intValue ?? 4)
         s.loops = Int(root["loops"]?.intValue ?? 2)
