@@ -17,24 +17,24 @@ public final class EventLoop {
     public var defaultLimits = OutboundLimits.default
     /// When set, every accepted connection speaks TLS (`wss://`) through this context.
     public var tlsContext: TLSContext?
-    public private(set) var tlsHandshakeFailures = 0
+    public internal(set) var tlsHandshakeFailures = 0
     /// Decrypted bytes land here before the handler sees them (TLS connections only).
-    private lazy var plaintextBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    lazy var plaintextBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // Counters for metrics; written only by this loop, read racily by the metrics endpoint.
-    public private(set) var connectionCount = 0
-    public private(set) var acceptedTotal = 0
+    public internal(set) var connectionCount = 0
+    public internal(set) var acceptedTotal = 0
     public private(set) var bytesIn = 0
     public private(set) var bytesOut = 0
-    public private(set) var acceptBackoffs = 0
+    public internal(set) var acceptBackoffs = 0
 
-    private let epfd: Int32
+    let epfd: Int32
     private let wakeFD: Int32
     private let timerFD: Int32
-    private var listeners: [Int32] = []
-    private var listenersPaused = false
-    private var connections: [Connection?] = []
-    private var nextGeneration: UInt32 = 1
+    var listeners: [Int32] = []
+    var listenersPaused = false
+    var connections: [Connection?] = []
+    var nextGeneration: UInt32 = 1
     var pendingFlush: [Connection] = []
     private var closeList: [Connection] = []
 
@@ -57,7 +57,7 @@ public final class EventLoop {
 
     private static let wakeTag: UInt64 = 1 << 63 | 1
     private static let timerTag: UInt64 = 1 << 63 | 2
-    private static let listenerTag: UInt64 = 1 << 63 | 1 << 62
+    static let listenerTag: UInt64 = 1 << 63 | 1 << 62
 
     /// - Parameters:
     ///   - readBufferSize: the one read buffer every connection of this loop shares. 64 KiB reads
@@ -269,85 +269,6 @@ public final class EventLoop {
         }
     }
 
-    // MARK: - Accepting
-
-    private func acceptConnections(listenerIndex: Int) {
-        guard listenerIndex < self.listeners.count else { return }
-        let listener = self.listeners[listenerIndex]
-        // Bounded per wake-up so a connection storm cannot starve existing connections.
-        for _ in 0..<256 {
-            var address = sockaddr_in6()
-            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            let fd = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { hometown_accept4(listener, $0, &length) }
-            }
-            if fd < 0 {
-                switch errno {
-                case EAGAIN, EINTR, ECONNABORTED: return
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    // Out of descriptors: level-triggered epoll would report the listener again at
-                    // once and spin a core. Step back for a moment instead.
-                    self.pauseListeners()
-                    return
-                default:
-                    return
-                }
-            }
-            var peer: UInt32 = 0
-            if address.sin6_family == sa_family_t(AF_INET) {
-                peer = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-                }
-            }
-            _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
-            self.adopt(fd: fd, peerIPv4: peer, tls: self.tlsContext)
-        }
-    }
-
-    private func pauseListeners() {
-        guard !self.listenersPaused else { return }
-        self.listenersPaused = true
-        self.acceptBackoffs += 1
-        for fd in self.listeners { _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, 0, 0) }
-        self.schedule(after: 100_000_000) { [unowned self] in
-            self.listenersPaused = false
-            for (index, fd) in self.listeners.enumerated() {
-                _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, HOMETOWN_EPOLLIN, Self.listenerTag | UInt64(index))
-            }
-        }
-    }
-
-    /// Takes ownership of a connected, non-blocking socket. Loop thread only. Used by `accept`, and
-    /// by tests and clients that connect themselves.
-    ///
-    /// - Parameter makeHandler: the connection's handler; `acceptHandler` when nil.
-    @discardableResult
-    public func adopt(
-        fd: Int32, peerIPv4: UInt32 = 0, tls: TLSContext? = nil,
-        makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
-    ) -> Connection {
-        let generation = self.nextGeneration
-        self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
-        let connection = Connection(
-            fd: fd, generation: generation, loop: self, peerIPv4: peerIPv4, limits: self.defaultLimits, now: self.now)
-        if Int(fd) >= self.connections.count {
-            self.connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - self.connections.count))
-        }
-        if let tls {
-            connection.tls = TLSSession(context: tls)
-            if connection.tls == nil { self.scheduleClose(connection) }
-        }
-        self.connections[Int(fd)] = connection
-        self.connectionCount += 1
-        self.acceptedTotal += 1
-        self.updateInterest(connection)
-        if let factory = makeHandler ?? self.acceptHandler {
-            connection.handler = factory(connection)
-        }
-        if connection.handler == nil { self.scheduleClose(connection) }
-        return connection
-    }
-
     // MARK: - Reading
 
     private func readable(_ connection: Connection, flags: UInt32) {
@@ -380,26 +301,6 @@ public final class EventLoop {
                 if errno != EAGAIN { self.scheduleClose(connection) }
                 return
             }
-        }
-    }
-
-    /// Decrypts and hands plaintext to the handler; handshake replies go straight to the queue.
-    private func receiveTLS(_ connection: Connection, _ tls: TLSSession, _ handler: any ConnectionHandler, _ bytes: UnsafeRawBufferPointer) {
-        do {
-            let reply = try tls.receive(bytes, scratch: self.plaintextBuffer) { plaintext in
-                if connection.state == .open { handler.connectionReceived(connection, bytes: plaintext) }
-            }
-            if !reply.isEmpty {
-                connection.queue.append(SharedBytes(reply))
-                if !connection.inFlushList {
-                    connection.inFlushList = true
-                    self.pendingFlush.append(connection)
-                }
-            }
-        } catch {
-            // A bad handshake or record costs this socket and nothing else.
-            if case .handshake = error { self.tlsHandshakeFailures += 1 }
-            self.scheduleClose(connection)
         }
     }
 
