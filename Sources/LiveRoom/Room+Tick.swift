@@ -24,11 +24,29 @@ extension Room {
                 }
             }
         }
+        if now - self.sweptAt >= 60_000 { self.forgetIdleCommenters(now: now) }
         if let bought = self.pendingBought, now - self.boughtSentAt >= self.settings.boughtInterval {
             self.pendingBought = nil
             self.boughtSentAt = now
             effects.append(.broadcast(.bought(name: bought.name, sku: bought.sku, qty: bought.qty), droppable: true))
         }
         return effects
+    }
+
+    /// Per-user comment state is only needed while it can still refuse something: a bucket
+    /// refills in `burst / rate` seconds and slow mode looks back `slowModeSeconds`. Forgetting
+    /// users idle longer than that keeps the room's memory bounded by its active commenters,
+    /// not by everyone who ever commented.
+    func forgetIdleCommenters(now: Int64) {
+        self.sweptAt = now
+        let refill = Int64(self.settings.commentBurst / max(self.settings.commentRate, 0.001) * 1000)
+        let horizon = max(refill, Int64(self.slowModeSeconds) * 1000) + 1000
+        for (user, last) in self.lastCommentAt where now - last > horizon {
+            self.lastCommentAt[user] = nil
+            self.commentBuckets[user] = nil
+        }
+        for (user, until) in self.mutedUntil where until <= now {
+            self.mutedUntil[user] = nil
+        }
     }
 }

@@ -49,6 +49,8 @@ public final class Room {
     var stockDirty: Set<SKU> = []
     var stockSentAt: [SKU: Int64] = [:]
     var pendingBought: (name: String, sku: SKU, qty: Int)?
+    /// When idle commenters were last forgotten.
+    var sweptAt: Int64 = 0
     var boughtSentAt: Int64 = 0
 
     /// - Parameters:
@@ -91,6 +93,9 @@ public final class Room {
 
     /// Units `user` bought of `sku` in its current sale.
     public func bought(_ sku: SKU, by user: String) -> Int { self.boughtBySKU[sku]?[user] ?? 0 }
+
+    /// Users the room keeps comment state for (rate limits, slow mode).
+    public var trackedCommenters: Int { self.commentBuckets.count }
 
     // MARK: - Members
 

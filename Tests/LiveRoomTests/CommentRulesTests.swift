@@ -155,4 +155,17 @@ struct CommentRulesTests {
         #expect(!welcome(since: 5, epoch: "OLD")!.recovered)
         #expect(!welcome(since: 99, epoch: "E1")!.recovered)
     }
+
+    @Test func idleCommentersAreForgottenSoMemoryFollowsActiveUsers() {
+        let f = RoomFixture()
+        for index in 0..<500 { _ = f.comment("hi", from: f.join("u\(index)")) }
+        #expect(f.room.trackedCommenters == 500)
+        f.advance(ms: 61_000)
+        _ = f.room.tick(now: f.now)
+        #expect(f.room.trackedCommenters == 0)
+        // Forgetting is safe: the limits hold for someone who comments again.
+        let back = f.join("u1")
+        for index in 0..<3 { #expect(f.error(f.comment("again \(index)", from: back)) == nil) }
+        #expect(f.error(f.comment("too many", from: back)) == .rateLimited)
+    }
 }
