@@ -21,14 +21,9 @@ public enum OrderExport {
         case .jsonLines:
             for order in orders {
                 var w = JSONWriter()
-                w.raw("{\"order\":"); w.string(order.id)
+                w.raw("{")
+                RoomWireCodec.orderFields(&w, order)
                 w.raw(",\"room\":"); w.string(order.room)
-                w.raw(",\"sku\":"); w.string(order.sku)
-                w.raw(",\"user\":"); w.string(order.user)
-                w.raw(",\"name\":"); w.string(order.name)
-                w.raw(",\"qty\":"); w.int(order.qty)
-                w.raw(",\"price\":"); w.int(order.price)
-                w.raw(",\"ts\":"); w.int(order.ts)
                 w.raw(",\"ref\":"); w.string(order.ref)
                 w.raw("}\n")
                 out += w.bytes

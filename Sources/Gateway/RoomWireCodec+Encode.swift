@@ -62,13 +62,7 @@ extension RoomWireCodec {
             if let order { w.raw(",\"order\":"); w.string(order) }
             w.raw("}")
         case .order(let order):
-            w.raw("{\"type\":\"order\",\"order\":"); w.string(order.id)
-            w.raw(",\"user\":"); w.string(order.user)
-            w.raw(",\"name\":"); w.string(order.name)
-            w.raw(",\"sku\":"); w.string(order.sku)
-            w.raw(",\"qty\":"); w.int(order.qty)
-            w.raw(",\"price\":"); w.int(order.price)
-            w.raw(",\"ts\":"); w.int(order.ts); w.raw("}")
+            w.raw("{\"type\":\"order\","); orderFields(&w, order); w.raw("}")
         case .slowMode(let seconds):
             w.raw("{\"type\":\"slowmode\",\"seconds\":"); w.int(seconds); w.raw("}")
         case .muted(let user, let until):
@@ -85,6 +79,17 @@ extension RoomWireCodec {
             w.raw("}")
         }
         return w.bytes
+    }
+
+    /// The `order` stream's fields; the export writes the same, plus `room` and `ref`.
+    static func orderFields(_ w: inout JSONWriter, _ order: Order) {
+        w.raw("\"order\":"); w.string(order.id)
+        w.raw(",\"user\":"); w.string(order.user)
+        w.raw(",\"name\":"); w.string(order.name)
+        w.raw(",\"sku\":"); w.string(order.sku)
+        w.raw(",\"qty\":"); w.int(order.qty)
+        w.raw(",\"price\":"); w.int(order.price)
+        w.raw(",\"ts\":"); w.int(order.ts)
     }
 
     private static func optionalString(_ w: inout JSONWriter, _ value: String?) {

@@ -73,12 +73,7 @@ struct CrashRecoveryTests {
         let data = makeTemporaryDirectory()
         let server = ServerProcess(dataDirectory: data)
         try server.start()
-        let streamer = try LiveClient(port: server.port, room: "crash", token: token("seller", role: "streamer"))
-        _ = try streamer.next("welcome")
-        try streamer.send(#"{"type":"room.open"}"#)
-        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":\#(stock)}"#)
-        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":\#(limit)}"#)
-        _ = try streamer.next("sale")
+        try openAppleSale(port: server.port, room: "crash", stock: stock, limit: limit)
 
         let buyers = (0..<60).map { RecordingBuyer(user: "buyer\($0)") }  // demand 180 > stock 120
         let acceptedSoFar = Counter()

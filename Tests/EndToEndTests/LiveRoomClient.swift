@@ -47,3 +47,16 @@ func liveServer<T>(
         configure(&config)
     }, wrapStore: wrapStore, body)
 }
+
+/// Opens `room` as its streamer, adds "apple" with `stock` units and starts a sale with `limit`;
+/// returns the streamer's client once the sale is live.
+@discardableResult
+func openAppleSale(port: UInt16, room: String, stock: Int, limit: Int) throws -> LiveClient {
+    let streamer = try LiveClient(port: port, room: room, token: token("seller", role: "streamer"))
+    _ = try streamer.next("welcome")
+    try streamer.send(#"{"type":"room.open"}"#)
+    try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples, \"crisp\"","price":500,"stock":\#(stock)}"#)
+    try streamer.send(#"{"type":"sale.start","sku":"apple","limit":\#(limit)}"#)
+    _ = try streamer.next("sale")
+    return streamer
+}

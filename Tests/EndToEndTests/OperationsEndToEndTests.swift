@@ -100,12 +100,7 @@ struct OperationsEndToEndTests {
         let data = makeTemporaryDirectory()
         let server = ServerProcess(dataDirectory: data)
         try server.start()
-        let streamer = try LiveClient(port: server.port, room: "drain", token: token("seller", role: "streamer"))
-        _ = try streamer.next("welcome")
-        try streamer.send(#"{"type":"room.open"}"#)
-        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":100000}"#)
-        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":10000}"#)
-        _ = try streamer.next("sale")
+        try openAppleSale(port: server.port, room: "drain", stock: 100_000, limit: 10_000)
         let buyers = (0..<30).map { RecordingBuyer(user: "buyer\($0)") }
         let accepted = Counter()
         let done = DispatchSemaphore(value: 0)

@@ -9,13 +9,7 @@ import WebSocketClient
 struct OrderJournalEndToEndTests {
     /// Opens a room with `stock` units on sale and returns the streamer.
     func openSale(_ server: HometownServer, room: String, stock: Int, limit: Int = 10) throws -> LiveClient {
-        let streamer = try LiveClient(server, room: room, token: token("seller", role: "streamer"))
-        _ = try streamer.next("welcome")
-        try streamer.send(#"{"type":"room.open"}"#)
-        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples, \"crisp\"","price":500,"stock":\#(stock)}"#)
-        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":\#(limit)}"#)
-        _ = try streamer.next("sale")
-        return streamer
+        try openAppleSale(port: server.port, room: room, stock: stock, limit: limit)
     }
 
     func http(_ server: HometownServer, _ target: String) throws -> (status: Int, body: String) {
