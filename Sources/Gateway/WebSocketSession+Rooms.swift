@@ -23,7 +23,8 @@ extension WebSocketSession {
                     self.respond(.text(.unauthorized, "this token is for room '\(only)'\n"))
                     return false
                 }
-                self.identity = Identity(user: claims.sub, name: claims.name, role: role)
+                // Names are shown to the whole room: keep them to a display size whatever the token says.
+                self.identity = Identity(user: String(claims.sub.prefix(128)), name: String(claims.name.prefix(64)), role: role)
             }
         } else {
             guard auth.allowAnonymous else {
