@@ -150,7 +150,7 @@ public final class Room {
         case .moderator:
             guard identity.role.isStaff else { return self.refuse(member, .forbidden, "\(command.name) is for moderators", ref) }
         }
-        var effects = self.advanceSales(now: now)
+        var effects = command.dependsOnSaleClock ? self.advanceSales(now: now) : []
         switch command {
         case .comment(let text):
             effects += self.comment(text, from: member, identity, ref: ref, now: now)

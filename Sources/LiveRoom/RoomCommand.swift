@@ -38,6 +38,15 @@ public enum RoomCommand: Equatable, Sendable {
         }
     }
 
+    /// Whether the command's outcome depends on where sales are on the clock. Comments, likes
+    /// and moderation do not, so they skip the walk over every product.
+    var dependsOnSaleClock: Bool {
+        switch self {
+        case .order, .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop: return true
+        case .comment, .like, .slowMode, .mute, .unmute, .ban: return false
+        }
+    }
+
     /// Who may send it.
     var permission: Permission {
         switch self {

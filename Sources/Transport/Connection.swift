@@ -27,8 +27,6 @@ public final class Connection {
     public internal(set) var state: State = .open
     /// Loop time of the last bytes received; handlers use it for idle timeouts.
     public internal(set) var lastReadAt: UInt64
-    /// Droppable messages dropped because this peer was behind.
-    public internal(set) var droppedMessages = 0
 
     var queue = OutboundQueue()
     var inFlushList = false
@@ -69,10 +67,8 @@ public final class Connection {
         guard self.state == .open || force else { return false }
         let queued = self.queue.queuedBytes
         if queued > self.limits.highWaterMark {
-            if droppable {
-                self.droppedMessages += 1
-                return false
-            }
+            // Dropped; the caller counts drops per fan-out (hometown_slow_consumer_drops_total).
+            if droppable { return false }
             if queued + bytes.count > self.limits.hardLimit && !force {
                 self.handler?.connectionOverflowed(self)
                 return false
