@@ -40,11 +40,6 @@ func parse(_ arguments: [String]) -> Options? {
     return options
 }
 
-func monotonicSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
 
 final class Results: @unchecked Sendable {
     var latencies: [[Double]]
@@ -75,7 +70,7 @@ guard let options = parse(arguments) else {
 
 let results = Results(count: options.connections)
 var threads: [pthread_t] = []
-let start = monotonicSeconds()
+let start = monotonic()
 for index in 0..<options.connections {
     var thread = pthread_t()
     let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
@@ -89,10 +84,10 @@ for index in 0..<options.connections {
             samples.reserveCapacity(options.messages)
             for round in 0..<options.messages {
                 if payload.count >= 8 { withUnsafeBytes(of: round) { payload.replaceSubrange(0..<8, with: $0) } }
-                let sent = monotonicSeconds()
+                let sent = monotonic()
                 try client.send(.binary, payload)
                 let echo = try client.receiveMessage()
-                samples.append(monotonicSeconds() - sent)
+                samples.append(monotonic() - sent)
                 if echo.payload != payload {
                     results.failures[index] = "connection \(index): echo \(round) differs"
                     break
@@ -108,7 +103,7 @@ for index in 0..<options.connections {
     threads.append(thread)
 }
 for thread in threads { pthread_join(thread, nil) }
-let elapsed = monotonicSeconds() - start
+let elapsed = monotonic() - start
 
 let all = results.latencies.flatMap { $0 }.sorted()
 func percentile(_ p: Double) -> String {

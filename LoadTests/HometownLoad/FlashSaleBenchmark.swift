@@ -139,10 +139,10 @@ func runFlash(_ arguments: [String]) -> Int32 {
                             if bytes.starts(with: welcome) {
                                 tally.lock.withLock { tally.opened += 1 }
                             } else if bytes.starts(with: live) && sentAt == 0 {
-                                sentAt = flashNow()
+                                sentAt = monotonic()
                                 session.send(text: #"{"type":"order","sku":"bench","qty":1,"ref":"r\#(buyer)"}"#)
                             } else if bytes.starts(with: result) {
-                                let answeredAt = flashNow()
+                                let answeredAt = monotonic()
                                 let parsed = try? JSONParser.parse(bytes)
                                 let status = parsed?["status"]?.stringValue ?? "?"
                                 tally.lock.withLock {
@@ -164,13 +164,13 @@ func runFlash(_ arguments: [String]) -> Int32 {
         }
     }
 
-    let connectStart = flashNow()
-    while tally.lock.withLock({ tally.opened + tally.failed.count }) < options.buyers && flashNow() - connectStart < 120 {
+    let connectStart = monotonic()
+    while tally.lock.withLock({ tally.opened + tally.failed.count }) < options.buyers && monotonic() - connectStart < 120 {
         usleep(50_000)
     }
-    let connectSeconds = flashNow() - connectStart
+    let connectSeconds = monotonic() - connectStart
     let opened = tally.lock.withLock { tally.opened }
-    print("flash: \(opened)/\(options.buyers) buyers connected in \(String(format1(connectSeconds))) s")
+    print("flash: \(opened)/\(options.buyers) buyers connected in \(String(format(connectSeconds))) s")
 
     // Go.
     do {
@@ -179,14 +179,14 @@ func runFlash(_ arguments: [String]) -> Int32 {
         print("flash: could not start the sale: \(error)")
         return 1
     }
-    let saleStart = flashNow()
+    let saleStart = monotonic()
     let serverCPUBefore = options.serverPID.flatMap(processCPUSeconds)
     let selfCPUBefore = processCPUSeconds(getpid())
     // Meanwhile the streamer reads its order stream, as a studio would; it must hold every
     // accepted order.
     var streamed = Set<String>()
     streamer.setTimeout(0.05)
-    while flashNow() - saleStart < 60 {
+    while monotonic() - saleStart < 60 {
         let done = tally.lock.withLock { tally.latencies.count >= opened }
         if done && streamed.count >= tally.lock.withLock({ tally.orderIDs.count }) { break }
         guard let message = try? streamer.receiveMessage() else { continue }
@@ -196,7 +196,7 @@ func runFlash(_ arguments: [String]) -> Int32 {
             streamed.insert(id)
         }
     }
-    let saleSeconds = flashNow() - saleStart
+    let saleSeconds = monotonic() - saleStart
     if let before = serverCPUBefore, let pid = options.serverPID, let after = processCPUSeconds(pid) {
         print("flash: server CPU \(Int((after - before) / saleSeconds * 100)) % of one core during the sale")
     }
@@ -212,12 +212,12 @@ func runFlash(_ arguments: [String]) -> Int32 {
     }
     func percentile(_ p: Double) -> String {
         guard !latencies.isEmpty else { return "-" }
-        return format1(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000) + " ms"
+        return format(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000) + " ms"
     }
     let accepted = statuses["accepted"] ?? 0
     let answered = latencies.count
     let window = max(last - first, 1e-9)
-    print("flash: \(answered) orders answered in \(format1(window * 1000)) ms = \(Int(Double(answered) / window)) orders/s")
+    print("flash: \(answered) orders answered in \(format(window * 1000)) ms = \(Int(Double(answered) / window)) orders/s")
     print("flash: statuses \(statuses.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
     print("flash: order ack latency p50 \(percentile(0.5))  p90 \(percentile(0.9))  p99 \(percentile(0.99))  max \(percentile(1.0))")
     var checks: [(String, Bool, String)] = []
@@ -230,15 +230,4 @@ func runFlash(_ arguments: [String]) -> Int32 {
     for (name, ok, detail) in checks { print("check \(ok ? "ok  " : "FAIL") \(name): \(detail)") }
     if !failures.isEmpty { print("flash: \(failures.count) connection problems, first: \(failures.prefix(3))") }
     return checks.allSatisfy { $0.1 } ? 0 : 1
-}
-
-func flashNow() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
-
-func format1(_ value: Double) -> String {
-    let scaled = Int((value * 10).rounded())
-    return "\(scaled / 10).\(abs(scaled % 10))"
 }

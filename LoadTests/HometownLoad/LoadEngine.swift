@@ -10,9 +10,9 @@ import WebSocket
 /// the planned time, so a stalled server cannot hide behind a slowed client.
 final class LoadEngine: @unchecked Sendable {
     let scenario: Scenario
-    let host: String
-    let port: UInt16
-    let path: String
+    /// Every `--url` target; viewer i connects to targets[i % count] (several addresses of a node,
+    /// or the nodes of a scaled-out deployment), streamers to the first.
+    let targets: [(host: String, port: UInt16)]
     let quiet: Bool
     let loops: [EventLoop]
     let stats: [LoopStats]
@@ -42,10 +42,11 @@ final class LoadEngine: @unchecked Sendable {
         self.quiet = quiet
         self.worker = worker
         self.runID = runID ?? String(Int(time(nil)) % 1_000_000_000, radix: 36)
-        guard let url = scenario.urls.first, let parsed = Self.parse(url) else {
-            throw Scenario.Error(message: "scenario: url must look like ws://HOST:PORT")
+        let parsed = scenario.urls.compactMap(Self.parse)
+        guard !parsed.isEmpty, parsed.count == scenario.urls.count else {
+            throw Scenario.Error(message: "scenario: every url must look like ws://HOST:PORT")
         }
-        (self.host, self.port, self.path) = parsed
+        self.targets = parsed
         self.loops = try (0..<max(1, scenario.loops)).map { try EventLoop(index: $0, tickInterval: 10_000_000) }
         self.stats = self.loops.map { _ in LoopStats() }
         let rooms = scenario.roomAssignments()
@@ -69,13 +70,13 @@ final class LoadEngine: @unchecked Sendable {
         return counts
     }
 
-    static func parse(_ url: String) -> (String, UInt16, String)? {
+    static func parse(_ url: String) -> (host: String, port: UInt16)? {
         guard url.hasPrefix("ws://") else { return nil }
         let rest = url.dropFirst(5)
         let hostPort = rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         let parts = hostPort.split(separator: ":")
         guard parts.count == 2, let port = UInt16(parts[1]) else { return nil }
-        return (String(parts[0]) == "localhost" ? "127.0.0.1" : String(parts[0]), port, "")
+        return (String(parts[0]) == "localhost" ? "127.0.0.1" : String(parts[0]), port)
     }
 
     /// Rooms are new for every run (rooms and their stock persist on the server), so each run
@@ -235,7 +236,7 @@ final class LoadEngine: @unchecked Sendable {
     private func open(_ streamer: Streamer, on loop: EventLoop) {
         let room = self.roomName(streamer.room)
         let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
-        streamer.session = ClientSession.connect(loop: loop, host: self.host, port: self.port, source: nil, path: path) { session in
+        streamer.session = ClientSession.connect(loop: loop, host: self.targets[0].host, port: self.targets[0].port, source: nil, path: path) { session in
             session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
             session.onClose = { _, reason in
                 guard !self.finished else { return }
@@ -287,7 +288,8 @@ final class LoadEngine: @unchecked Sendable {
         viewer.connectStartedAt = monotonic()
         viewer.welcomed = false
         viewer.session = ClientSession.connect(
-            loop: loop, host: self.host, port: self.port, source: source, path: path
+            loop: loop, host: self.targets[viewer.index % self.targets.count].host,
+            port: self.targets[viewer.index % self.targets.count].port, source: source, path: path
         ) { session in
             session.onMessage = { session, message in self.viewerReceived(viewer, session, message) }
             session.onClose = { _, reason in

@@ -60,3 +60,13 @@ func openAppleSale(port: UInt16, room: String, stock: Int, limit: Int) throws ->
     _ = try streamer.next("sale")
     return streamer
 }
+
+/// A live-room server whose store can be made to fail (`faulty.failing = true`).
+func liveServerWithFaultyStore<T>(_ body: (HometownServer, FaultyStore) throws -> T) throws -> T {
+    var faulty: FaultyStore?
+    return try liveServer(wrapStore: { store in
+        let wrapped = FaultyStore(store)
+        faulty = wrapped
+        return wrapped
+    }) { server in try body(server, faulty!) }
+}

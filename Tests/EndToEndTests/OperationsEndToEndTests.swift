@@ -75,22 +75,17 @@ struct OperationsEndToEndTests {
     }
 
     @Test func readinessFollowsTheStore() throws {
-        var faulty: FaultyStore?
-        try liveServer(wrapStore: { store in
-            let wrapped = FaultyStore(store)
-            faulty = wrapped
-            return wrapped
-        }) { server in
+        try liveServerWithFaultyStore { server, faulty in
             let ready = try get(server, "/readyz").status
             let healthy = try get(server, "/healthz").status
             #expect(ready == 200 && healthy == 200)
             let streamer = try LiveClient(server, room: "r", token: token("s", role: "streamer"))
             _ = try streamer.next("welcome")
-            faulty?.failing = true
+            faulty.failing = true
             try streamer.send(#"{"type":"room.open"}"#)  // a state change the store cannot take
             #expect(eventually { (try? get(server, "/readyz").status) == 503 })
             #expect(try get(server, "/healthz").status == 200, "alive, just not ready")
-            faulty?.failing = false
+            faulty.failing = false
             try streamer.send(#"{"type":"room.close"}"#)
             #expect(eventually { (try? get(server, "/readyz").status) == 200 })
         }

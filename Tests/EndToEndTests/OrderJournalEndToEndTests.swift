@@ -62,19 +62,14 @@ struct OrderJournalEndToEndTests {
     }
 
     @Test func aFailingStoreAcknowledgesNothingAndLosesNoStock() throws {
-        var faulty: FaultyStore?
-        try liveServer(wrapStore: { store in
-            let wrapped = FaultyStore(store)
-            faulty = wrapped
-            return wrapped
-        }) { server in
+        try liveServerWithFaultyStore { server, faulty in
             let streamer = try openSale(server, room: "disk", stock: 3, limit: 3)
             let buyer = try LiveClient(server, room: "disk", token: token("buyer"))
             _ = try buyer.next("welcome")
             try buyer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"ok-1"}"#)
             #expect(try buyer.next("order.result")["status"]?.stringValue == "accepted")
 
-            faulty?.failing = true  // the disk fills up
+            faulty.failing = true  // the disk fills up
             for index in 0..<5 {
                 try buyer.send(#"{"type":"order","sku":"apple","qty":2,"ref":"full-\#(index)"}"#)
                 let result = try buyer.next("order.result")
@@ -82,7 +77,7 @@ struct OrderJournalEndToEndTests {
                 #expect(result["order"] == nil)
             }
             #expect(server.counters.journalFailures.value >= 1)
-            faulty?.failing = false  // space again: the same ref may be retried, and the stock is all there
+            faulty.failing = false  // space again: the same ref may be retried, and the stock is all there
             try buyer.send(#"{"type":"order","sku":"apple","qty":2,"ref":"full-0"}"#)
             let retried = try buyer.next("order.result")
             #expect(retried["status"]?.stringValue == "accepted")
