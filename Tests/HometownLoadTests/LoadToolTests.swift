@@ -97,9 +97,8 @@ struct LoadToolTests {
                 scenario: "s", durationSeconds: 1, target: 5, connected: 5, histograms: [], timeline: [], errors: [:],
                 checks: [.init(name: "no_oversell", ok: true, detail: "part"), .init(name: "order_stream", ok: true, detail: "part")],
                 thresholds: [])
-            report.sale.acceptedUnits = ids.count
-            report.sale.stock = 10
-            report.sale.demand = 20
+            report.sale.stockPerRoom = 10
+            report.sale.rooms = [0: (ids.count, 20)]
             report.sale.acceptedIDs = Set(ids)
             report.sale.streamedIDs = streamers ? Set((0..<12).map { "o\($0)" }) : []
             report.sale.hasStreamers = streamers
@@ -109,6 +108,24 @@ struct LoadToolTests {
         #expect(merged.checks.first { $0.name == "no_oversell" }?.ok == false)
         #expect(merged.checks.first { $0.name == "order_stream" }?.ok == true)
         #expect(!merged.passed)
+    }
+
+    @Test func stockIsJudgedPerRoom() throws {
+        // A hot room sold out exactly; a quiet one (demand below its stock) did not: that passes.
+        var sale = Report.SaleTotals()
+        sale.stockPerRoom = 300
+        sale.rooms = [0: (300, 2_000), 1: (40, 40)]
+        #expect(Report.saleChecks(sale, scope: "t")[0].ok)
+        // A room whose demand exceeded its stock but did not sell out, fails — even if the
+        // totals across rooms look fine.
+        sale.rooms = [0: (250, 2_000), 1: (50, 50)]
+        #expect(!Report.saleChecks(sale, scope: "t")[0].ok)
+        sale.rooms = [0: (301, 2_000)]
+        #expect(!Report.saleChecks(sale, scope: "t")[0].ok)
+        // Per-room numbers survive the JSON round trip a merge goes through.
+        sale.rooms = [0: (300, 2_000), 3: (7, 9)]
+        let back = Report.SaleTotals(json: try JSONParser.parse(serialize(sale.json)))
+        #expect(back.stockPerRoom == 300 && back.rooms[3]?.accepted == 7 && back.rooms[3]?.demand == 9)
     }
 
     func serialize(_ value: JSONValue) -> [UInt8] {
