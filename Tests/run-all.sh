@@ -29,7 +29,8 @@ step "build (with the module-dependency check)"
 swift build --build-tests --explicit-target-dependency-import-check error
 
 step "unit and end-to-end tests"
-swift test --skip-build 2>&1 | tee /tmp/hometown-swift-test.log
+# Bounded: a hung test must fail this run loudly, not use up CI's time.
+timeout 900 swift test --skip-build 2>&1 | tee /tmp/hometown-swift-test.log
 swift_line=$(grep -E "Test run with [0-9]+ tests? .*passed" /tmp/hometown-swift-test.log | tail -1 || true)
 [ -n "$swift_line" ] || { echo "swift test did not report a passing run" >&2; exit 1; }
 swift_count=$(echo "$swift_line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/')

@@ -16,5 +16,5 @@ python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q --disable-
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check pytest
 export HOMETOWN_BIN="${HOMETOWN_BIN:-$PWD/.build/release/hometown}"
 export HOMETOWN_ARTIFACTS="${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}"
-python3 -m pytest -q Tests/Browser/test_live_room.py
+timeout 600 python3 -m pytest -q Tests/Browser/test_live_room.py
 echo "screenshots: $HOMETOWN_ARTIFACTS"

@@ -70,12 +70,14 @@ struct LimitsEndToEndTests {
         try server.start()
         let baseline = server.residentKiB()
         let stop = Counter()
+        defer { stop.increment() }  // the flooding thread ends with the test, whatever happens
         // A flooder: big frames to /echo as fast as it can, never reading the echoes.
         let flooder = try BlockingWebSocketClient(port: server.port)
         flooder.setTimeout(0.2)
         let flooding = Thread {
             let frame = WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 7, count: 60_000), maskKey: 9)
-            while stop.value == 0 { if (try? flooder.sendRaw(frame)) == nil { usleep(1000) } }
+            let deadline = Date().addingTimeInterval(60)
+            while stop.value == 0 && Date() < deadline { if (try? flooder.sendRaw(frame)) == nil { usleep(1000) } }
         }
         flooding.start()
         // Slowloris: many connections that dribble a request head and never finish it.

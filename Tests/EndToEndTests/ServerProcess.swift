@@ -80,6 +80,11 @@ final class ServerProcess {
     func terminate() -> Int32 {
         guard let process = self.process else { return -1 }
         kill(process.processIdentifier, SIGTERM)
+        // A drain is bounded by drain_timeout (10 s); past 30 s something is wrong: kill it and
+        // let the caller see a non-zero status instead of waiting forever.
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
         return process.terminationStatus

@@ -24,7 +24,7 @@ func makeCertificate() throws -> (cert: String, key: String) {
 func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
+    process.arguments = ["timeout", "30", "python3", "-c", script] + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -49,7 +49,10 @@ sock.sendall(("GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nCo
               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
 head = b""
 while b"\r\n\r\n" not in head:
-    head += sock.recv(4096)
+    chunk = sock.recv(4096)
+    if not chunk:
+        sys.exit("connection closed before the 101")
+    head += chunk
 assert head.startswith(b"HTTP/1.1 101"), head
 payload = "安全 hello over TLS".encode()
 mask = os.urandom(4)
@@ -57,7 +60,10 @@ frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i,
 sock.sendall(frame)
 data = head.split(b"\r\n\r\n", 1)[1]
 while len(data) < 2 + len(payload):
-    data += sock.recv(4096)
+    chunk = sock.recv(4096)
+    if not chunk:
+        sys.exit("connection closed before the echo")
+    data += chunk
 assert data[0] == 0x81 and data[2:2 + len(payload)] == payload, data
 print("echo ok", sock.version())
 """#
