@@ -44,7 +44,7 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     "$root/.build/release/hometown" --port "$port" --data "$data" --log-level warn &
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
-    bash "$root/../shared/autobahn/run-autobahn.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
+    bash "$root/Tests/Autobahn/run.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
     step "hometown-load: flash-sale stampede (600 buyers, 400 units) and the smoke scenario"
     "$root/.build/release/hometown-load" flash --port "$port" --buyers 600 --stock 400 --room ci-flash
     mkdir -p "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}"
