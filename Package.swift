@@ -64,7 +64,9 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Gateway", "WebSocket", "WebSocketClient", "Transport", "Auth", "JSON", "LiveRoom", "OrderJournal", "TestSupport"]),
+            dependencies: [
+                "Gateway", "WebSocket", "WebSocketClient", "Transport", "Auth", "JSON", "LiveRoom", "OrderJournal", "TestSupport",
+            ]),
     ],
     // The event loops confine state to their own thread by construction; Swift 6's checker cannot see
     // epoll thread ownership, so we use the Swift 5 language mode and spell confinement out in comments.

@@ -25,6 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
 
+step "formatting (swift format lint, .swift-format)"
+swift format lint --strict --recursive Sources Tests LoadTests Package.swift
+
 step "build (with the module-dependency check)"
 swift build --build-tests --explicit-target-dependency-import-check error
 

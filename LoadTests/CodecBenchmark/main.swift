@@ -46,7 +46,9 @@ func benchDecode(payloadSize: Int, text: Bool) {
             }
         }
     }
-    report("decode \(text ? "text" : "binary") \(payloadSize) B (masked, validated)", frames: frames, payloadBytes: bytes, seconds: now() - start)
+    report(
+        "decode \(text ? "text" : "binary") \(payloadSize) B (masked, validated)", frames: frames, payloadBytes: bytes,
+        seconds: now() - start)
 }
 
 /// Encodes server frames into a reused buffer.

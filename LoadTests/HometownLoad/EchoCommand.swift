@@ -40,7 +40,6 @@ func parse(_ arguments: [String]) -> Options? {
     return options
 }
 
-
 final class Results: @unchecked Sendable {
     var latencies: [[Double]]
     var failures: [String?]
@@ -63,58 +62,60 @@ final class Job {
 }
 
 func runEcho(_ arguments: [String]) -> Int32 {
-guard let options = parse(arguments) else {
-    print(echoUsage)
-    return 2
-}
+    guard let options = parse(arguments) else {
+        print(echoUsage)
+        return 2
+    }
 
-let results = Results(count: options.connections)
-var threads: [pthread_t] = []
-let start = monotonic()
-for index in 0..<options.connections {
-    var thread = pthread_t()
-    let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
-    pthread_create(&thread, nil, { argument in
-        let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-        let (index, options, results) = (job.index, job.options, job.results)
-        do {
-            let client = try BlockingWebSocketClient(host: options.host, port: options.port, path: options.path)
-            var payload = [UInt8](repeating: UInt8(ascii: "x"), count: options.size)
-            var samples: [Double] = []
-            samples.reserveCapacity(options.messages)
-            for round in 0..<options.messages {
-                if payload.count >= 8 { withUnsafeBytes(of: round) { payload.replaceSubrange(0..<8, with: $0) } }
-                let sent = monotonic()
-                try client.send(.binary, payload)
-                let echo = try client.receiveMessage()
-                samples.append(monotonic() - sent)
-                if echo.payload != payload {
-                    results.failures[index] = "connection \(index): echo \(round) differs"
-                    break
+    let results = Results(count: options.connections)
+    var threads: [pthread_t] = []
+    let start = monotonic()
+    for index in 0..<options.connections {
+        var thread = pthread_t()
+        let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
+        pthread_create(
+            &thread, nil,
+            { argument in
+                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+                let (index, options, results) = (job.index, job.options, job.results)
+                do {
+                    let client = try BlockingWebSocketClient(host: options.host, port: options.port, path: options.path)
+                    var payload = [UInt8](repeating: UInt8(ascii: "x"), count: options.size)
+                    var samples: [Double] = []
+                    samples.reserveCapacity(options.messages)
+                    for round in 0..<options.messages {
+                        if payload.count >= 8 { withUnsafeBytes(of: round) { payload.replaceSubrange(0..<8, with: $0) } }
+                        let sent = monotonic()
+                        try client.send(.binary, payload)
+                        let echo = try client.receiveMessage()
+                        samples.append(monotonic() - sent)
+                        if echo.payload != payload {
+                            results.failures[index] = "connection \(index): echo \(round) differs"
+                            break
+                        }
+                    }
+                    try? client.sendClose()
+                    results.latencies[index] = samples
+                } catch {
+                    results.failures[index] = "connection \(index): \(error)"
                 }
-            }
-            try? client.sendClose()
-            results.latencies[index] = samples
-        } catch {
-            results.failures[index] = "connection \(index): \(error)"
-        }
-        return nil
-    }, job)
-    threads.append(thread)
-}
-for thread in threads { pthread_join(thread, nil) }
-let elapsed = monotonic() - start
+                return nil
+            }, job)
+        threads.append(thread)
+    }
+    for thread in threads { pthread_join(thread, nil) }
+    let elapsed = monotonic() - start
 
-let all = results.latencies.flatMap { $0 }.sorted()
-func percentile(_ p: Double) -> String {
-    guard !all.isEmpty else { return "-" }
-    let value = all[min(all.count - 1, Int(Double(all.count) * p))]
-    return String(Int(value * 1_000_000)) + " µs"
-}
-print("echo: \(options.connections) connections × \(options.messages) messages of \(options.size) B")
-print("round trips: \(all.count) in \(String(Int(elapsed * 1000))) ms = \(Int(Double(all.count) / elapsed)) per second")
-print("latency: p50 \(percentile(0.5))  p99 \(percentile(0.99))  max \(percentile(1.0))")
-let failures = results.failures.compactMap { $0 }
-for failure in failures { print("FAILED: \(failure)") }
-return failures.isEmpty ? 0 : 1
+    let all = results.latencies.flatMap { $0 }.sorted()
+    func percentile(_ p: Double) -> String {
+        guard !all.isEmpty else { return "-" }
+        let value = all[min(all.count - 1, Int(Double(all.count) * p))]
+        return String(Int(value * 1_000_000)) + " µs"
+    }
+    print("echo: \(options.connections) connections × \(options.messages) messages of \(options.size) B")
+    print("round trips: \(all.count) in \(String(Int(elapsed * 1000))) ms = \(Int(Double(all.count) / elapsed)) per second")
+    print("latency: p50 \(percentile(0.5))  p99 \(percentile(0.99))  max \(percentile(1.0))")
+    let failures = results.failures.compactMap { $0 }
+    for failure in failures { print("FAILED: \(failure)") }
+    return failures.isEmpty ? 0 : 1
 }

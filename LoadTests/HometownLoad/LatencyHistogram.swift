@@ -53,8 +53,10 @@ struct LatencyHistogram {
     }
 
     var summary: [(String, Double)] {
-        [("p50", self.percentile(0.5)), ("p90", self.percentile(0.9)), ("p99", self.percentile(0.99)),
-         ("p99.9", self.percentile(0.999)), ("max", self.percentile(1))]
+        [
+            ("p50", self.percentile(0.5)), ("p90", self.percentile(0.9)), ("p99", self.percentile(0.99)),
+            ("p99.9", self.percentile(0.999)), ("max", self.percentile(1)),
+        ]
     }
 
     /// JSON: the summary plus the sparse bucket counts, enough to merge later.

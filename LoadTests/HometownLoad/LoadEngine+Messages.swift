@@ -143,7 +143,10 @@ extension LoadEngine {
             let existing = Set((value["products"]?.arrayValue ?? []).compactMap { $0["sku"]?.stringValue })
             session.send(text: #"{"type":"room.open","title":"load test \#(self.scenario.name)"}"#)
             for product in self.scenario.products where !existing.contains(product.sku) {
-                session.send(text: #"{"type":"product.add","sku":"\#(product.sku)","title":"\#(product.title)","price":\#(product.price),"stock":\#(product.stock)}"#)
+                session.send(
+                    text:
+                        #"{"type":"product.add","sku":"\#(product.sku)","title":"\#(product.title)","price":\#(product.price),"stock":\#(product.stock)}"#
+                )
             }
             if let sku = self.scenario.saleSKU { session.send(text: #"{"type":"pin","sku":"\#(sku)"}"#) }
         case "pin":

@@ -194,14 +194,16 @@ final class LoadEngine: @unchecked Sendable {
         let dt = max(0.001, now - self.lastProgress.t)
         let rates = (
             Double(stats.messagesIn - self.lastProgress.messagesIn) / dt, Double(stats.messagesOut - self.lastProgress.messagesOut) / dt,
-            Double(stats.ordersAnswered - self.lastProgress.orders) / dt)
+            Double(stats.ordersAnswered - self.lastProgress.orders) / dt
+        )
         self.timeline.append((now, stats.messagesIn, stats.messagesOut, stats.ordersAnswered, connected))
         self.lastProgress = (now, stats.messagesIn, stats.messagesOut, stats.ordersAnswered)
         guard !self.quiet else { return }
         let (phase, target) = self.activity.withLock { (self.phaseName, self.target) }
         let prefix = self.worker.count > 1 ? "[worker \(self.worker.index)] " : ""
         let errors = stats.errors.values.reduce(0, +)
-        let line = prefix + "\(format(now))s \(phase) connected \(connected)/\(target) in \(Int(rates.0))/s out \(Int(rates.1))/s "
+        let line =
+            prefix + "\(format(now))s \(phase) connected \(connected)/\(target) in \(Int(rates.0))/s out \(Int(rates.1))/s "
             + "orders \(Int(rates.2))/s comment p99 \(format(stats.commentFanout.percentile(0.99)))ms "
             + "order p99 \(format(stats.orderAck.percentile(0.99)))ms errors \(errors)\n"
         fputs(line, stderr)
@@ -236,7 +238,9 @@ final class LoadEngine: @unchecked Sendable {
     private func open(_ streamer: Streamer, on loop: EventLoop) {
         let room = self.roomName(streamer.room)
         let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
-        streamer.session = ClientSession.connect(loop: loop, host: self.targets[0].host, port: self.targets[0].port, source: nil, path: path) { session in
+        streamer.session = ClientSession.connect(
+            loop: loop, host: self.targets[0].host, port: self.targets[0].port, source: nil, path: path
+        ) { session in
             session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
             session.onClose = { _, reason in
                 guard !self.finished else { return }

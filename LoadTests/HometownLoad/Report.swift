@@ -50,9 +50,13 @@ struct Report {
         var json: JSONValue {
             .object([
                 ("stock_per_room", .int(Int64(self.stockPerRoom))),
-                ("rooms", .array(self.rooms.keys.sorted().map { room in
-                    .array([.int(Int64(room)), .int(Int64(self.rooms[room]!.accepted)), .int(Int64(self.rooms[room]!.demand))])
-                })),
+                (
+                    "rooms",
+                    .array(
+                        self.rooms.keys.sorted().map { room in
+                            .array([.int(Int64(room)), .int(Int64(self.rooms[room]!.accepted)), .int(Int64(self.rooms[room]!.demand))])
+                        })
+                ),
                 ("has_streamers", .bool(self.hasStreamers)),
                 ("accepted_ids", .array(self.acceptedIDs.sorted().map { .string($0) })),
                 ("streamed_ids", .array(self.streamedIDs.sorted().map { .string($0) })),
@@ -85,7 +89,8 @@ struct Report {
         let oversold = sale.rooms.filter { $0.value.accepted > stock }
         let short = sale.rooms.filter { $0.value.demand >= stock && $0.value.accepted != stock }
         let soldOutRooms = sale.rooms.values.filter { $0.demand >= stock }.count
-        var detail = "accepted \(sale.acceptedUnits) units, at most \(stock) per room (\(scope)); demand \(sale.demand); "
+        var detail =
+            "accepted \(sale.acceptedUnits) units, at most \(stock) per room (\(scope)); demand \(sale.demand); "
             + "\(soldOutRooms) room(s) with demand at or above stock had to sell exactly \(stock)"
         if let (room, numbers) = oversold.first ?? short.first {
             detail += " — room \(room) accepted \(numbers.accepted) with demand \(numbers.demand)"
@@ -94,7 +99,8 @@ struct Report {
             Check(name: "no_oversell", ok: oversold.isEmpty && short.isEmpty, detail: detail),
             Check(
                 name: "order_stream", ok: sale.acceptedIDs.isSubset(of: sale.streamedIDs),
-                detail: "streamers saw \(sale.acceptedIDs.intersection(sale.streamedIDs).count) of \(sale.acceptedIDs.count) accepted orders"),
+                detail:
+                    "streamers saw \(sale.acceptedIDs.intersection(sale.streamedIDs).count) of \(sale.acceptedIDs.count) accepted orders"),
         ]
     }
 
@@ -111,42 +117,51 @@ struct Report {
         let overLimit = buyers.filter { buyer in
             buyer.orders.filter(\.accepted).count * scenario.buyQuantity > scenario.saleLimit
         }
-        checks.append(Check(
-            name: "within_limits", ok: overLimit.isEmpty,
-            detail: "\(overLimit.count) of \(buyers.count) buyers were accepted above the per-buyer limit of \(scenario.saleLimit) "
-                + "(\(attempts.count) orders, up to \(scenario.ordersPerBuyer) per buyer)"))
+        checks.append(
+            Check(
+                name: "within_limits", ok: overLimit.isEmpty,
+                detail: "\(overLimit.count) of \(buyers.count) buyers were accepted above the per-buyer limit of \(scenario.saleLimit) "
+                    + "(\(attempts.count) orders, up to \(scenario.ordersPerBuyer) per buyer)"))
         let unanswered = attempts.filter { $0.answers.isEmpty }
         // A flash phase where nobody could order means the sale never went live: not a pass.
-        let expectedOrders = scenario.phases.contains { $0.kind == .flash } && scenario.buyerFraction > 0
+        let expectedOrders =
+            scenario.phases.contains { $0.kind == .flash } && scenario.buyerFraction > 0
             && scenario.saleSKU != nil && engine.viewers.contains(where: \.buyer)
         let noneSent = expectedOrders && attempts.isEmpty
-        checks.append(Check(
-            name: "orders_answered", ok: unanswered.isEmpty && !noneSent,
-            detail: noneSent
-                ? "no order was sent: the sale never went live for any buyer"
-                : "\(attempts.count - unanswered.count) of \(attempts.count) orders answered"))
+        checks.append(
+            Check(
+                name: "orders_answered", ok: unanswered.isEmpty && !noneSent,
+                detail: noneSent
+                    ? "no order was sent: the sale never went live for any buyer"
+                    : "\(attempts.count - unanswered.count) of \(attempts.count) orders answered"))
         let retried = accepted.filter { $0.answers.count > 1 }
         let mismatched = retried.filter { attempt in
             attempt.answers.dropFirst().contains { $0.status != "accepted" || $0.id != attempt.answers[0].id }
         }
         let acceptedIDs = Set(accepted.compactMap { $0.first?.id })
-        checks.append(Check(
-            name: "idempotent_retries", ok: mismatched.isEmpty && acceptedIDs.count == accepted.count,
-            detail: "\(retried.count) accepted refs retried, \(mismatched.count) answered differently; \(acceptedIDs.count) distinct order ids"))
+        checks.append(
+            Check(
+                name: "idempotent_retries", ok: mismatched.isEmpty && acceptedIDs.count == accepted.count,
+                detail:
+                    "\(retried.count) accepted refs retried, \(mismatched.count) answered differently; \(acceptedIDs.count) distinct order ids"
+            ))
         checks.append(Self.saleChecks(sale, scope: scope)[1])
-        checks.append(Check(
-            name: "no_lost_comments", ok: stats.lostComments == 0,
-            detail: "\(stats.lostComments) shown comments missing from viewers' streams (seq gaps while connected)"))
-        checks.append(Check(
-            name: "comment_order", ok: stats.reorderedComments == 0,
-            detail: "\(stats.reorderedComments) comments out of seq order or duplicated"))
+        checks.append(
+            Check(
+                name: "no_lost_comments", ok: stats.lostComments == 0,
+                detail: "\(stats.lostComments) shown comments missing from viewers' streams (seq gaps while connected)"))
+        checks.append(
+            Check(
+                name: "comment_order", ok: stats.reorderedComments == 0,
+                detail: "\(stats.reorderedComments) comments out of seq order or duplicated"))
         let wrongCounts = engine.viewerCountSamples.filter { $0.reported != $0.actual }
-        checks.append(Check(
-            name: "viewer_count", ok: wrongCounts.isEmpty,
-            detail: engine.viewerCountSamples.isEmpty
-                ? "no hold phase to sample"
-                : "\(engine.viewerCountSamples.count - wrongCounts.count) of \(engine.viewerCountSamples.count) viewers saw the true count"
-                    + (wrongCounts.first.map { " (e.g. room \($0.room): reported \($0.reported), actual \($0.actual))" } ?? "")))
+        checks.append(
+            Check(
+                name: "viewer_count", ok: wrongCounts.isEmpty,
+                detail: engine.viewerCountSamples.isEmpty
+                    ? "no hold phase to sample"
+                    : "\(engine.viewerCountSamples.count - wrongCounts.count) of \(engine.viewerCountSamples.count) viewers saw the true count"
+                        + (wrongCounts.first.map { " (e.g. room \($0.room): reported \($0.reported), actual \($0.actual))" } ?? "")))
         return checks
     }
 
@@ -171,7 +186,8 @@ struct Report {
     // MARK: - Output
 
     var text: String {
-        var out = "hometown-load report: \(self.scenario), \(format(self.durationSeconds)) s, \(self.connected)/\(self.target) viewers connected\n"
+        var out =
+            "hometown-load report: \(self.scenario), \(format(self.durationSeconds)) s, \(self.connected)/\(self.target) viewers connected\n"
         for (name, histogram) in self.histograms {
             let parts = histogram.summary.map { "\($0.0) \(format($0.1)) ms" }.joined(separator: "  ")
             out += "  \(name.padded(16)) n=\(histogram.total)  \(parts)\n"
@@ -192,13 +208,26 @@ struct Report {
             ("duration_s", .double(self.durationSeconds)),
             ("connections", .object([("target", .int(Int64(self.target))), ("connected", .int(Int64(self.connected)))])),
             ("latency", .object(self.histograms.map { ($0.name, $0.histogram.json) })),
-            ("throughput", .array(self.timeline.map {
-                .object([("t", .double($0.t)), ("messages_in", .int(Int64($0.messagesIn))), ("messages_out", .int(Int64($0.messagesOut))),
-                         ("orders", .int(Int64($0.orders))), ("connected", .int(Int64($0.connected)))])
-            })),
+            (
+                "throughput",
+                .array(
+                    self.timeline.map {
+                        .object([
+                            ("t", .double($0.t)), ("messages_in", .int(Int64($0.messagesIn))),
+                            ("messages_out", .int(Int64($0.messagesOut))),
+                            ("orders", .int(Int64($0.orders))), ("connected", .int(Int64($0.connected))),
+                        ])
+                    })
+            ),
             ("errors", .object(self.errors.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
-            ("checks", .array(self.checks.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
-            ("thresholds", .array(self.thresholds.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
+            (
+                "checks",
+                .array(self.checks.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })
+            ),
+            (
+                "thresholds",
+                .array(self.thresholds.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })
+            ),
             ("sale", self.sale.json),
             ("passed", .bool(self.passed)),
         ])
@@ -215,8 +244,10 @@ struct Report {
             LatencyHistogram(json: field.value).map { (field.key, $0) }
         }
         self.timeline = (json["throughput"]?.arrayValue ?? []).map {
-            ($0["t"]?.doubleValue ?? 0, Int($0["messages_in"]?.intValue ?? 0), Int($0["messages_out"]?.intValue ?? 0),
-             Int($0["orders"]?.intValue ?? 0), Int($0["connected"]?.intValue ?? 0))
+            (
+                $0["t"]?.doubleValue ?? 0, Int($0["messages_in"]?.intValue ?? 0), Int($0["messages_out"]?.intValue ?? 0),
+                Int($0["orders"]?.intValue ?? 0), Int($0["connected"]?.intValue ?? 0)
+            )
         }
         self.errors = Dictionary(uniqueKeysWithValues: (json["errors"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
         func checks(_ key: String) -> [Check] {
@@ -264,8 +295,10 @@ struct Report {
             for point in report.timeline {
                 let second = Int(point.t)
                 let old = timeline[second] ?? (Double(second), 0, 0, 0, 0)
-                timeline[second] = (old.t, old.messagesIn + point.messagesIn, old.messagesOut + point.messagesOut,
-                                    old.orders + point.orders, old.connected + point.connected)
+                timeline[second] = (
+                    old.t, old.messagesIn + point.messagesIn, old.messagesOut + point.messagesOut,
+                    old.orders + point.orders, old.connected + point.connected
+                )
             }
         }
         func combine(_ lists: [[Check]]) -> [Check] {
@@ -290,7 +323,8 @@ struct Report {
             }
         }
         var merged = Report(
-            scenario: Set(reports.map(\.scenario)).sorted().joined(separator: "+"), durationSeconds: reports.map(\.durationSeconds).max() ?? 0,
+            scenario: Set(reports.map(\.scenario)).sorted().joined(separator: "+"),
+            durationSeconds: reports.map(\.durationSeconds).max() ?? 0,
             target: reports.reduce(0) { $0 + $1.target }, connected: reports.reduce(0) { $0 + $1.connected },
             histograms: histograms, timeline: timeline.keys.sorted().map { timeline[$0]! },
             errors: reports.reduce(into: [:]) { $0.merge($1.errors, uniquingKeysWith: +) },

@@ -11,7 +11,8 @@ extension Report {
             <h2>Correctness checks</h2><table><tr><th>check</th><th>result</th><th>detail</th></tr>
             """
         for check in self.checks + self.thresholds {
-            page += "<tr><td>\(escape(check.name))</td><td class=\(check.ok ? "ok" : "fail")>\(check.ok ? "ok" : "FAIL")</td><td>\(escape(check.detail))</td></tr>"
+            page +=
+                "<tr><td>\(escape(check.name))</td><td class=\(check.ok ? "ok" : "fail")>\(check.ok ? "ok" : "FAIL")</td><td>\(escape(check.detail))</td></tr>"
         }
         page += "</table><h2>Latency (ms)</h2>"
         for (name, histogram) in self.histograms where histogram.total > 0 {
@@ -20,7 +21,9 @@ extension Report {
         page += "<h2>Throughput over time</h2>" + self.throughputChart()
         if !self.errors.isEmpty {
             page += "<h2>Errors and close codes</h2><table><tr><th>kind</th><th>count</th></tr>"
-            for (kind, count) in self.errors.sorted(by: { $0.key < $1.key }) { page += "<tr><td>\(escape(kind))</td><td>\(count)</td></tr>" }
+            for (kind, count) in self.errors.sorted(by: { $0.key < $1.key }) {
+                page += "<tr><td>\(escape(kind))</td><td>\(count)</td></tr>"
+            }
             page += "</table>"
         }
         return page + "</body></html>\n"
@@ -57,14 +60,17 @@ extension Report {
         let maxRate = max(rates.map { max($0.inbound, $0.outbound) }.max() ?? 1, 1)
         let maxConnected = max(rates.map(\.connected).max() ?? 1, 1)
         func line(_ value: (Double, Double, Double, Double) -> Double, scale: Double, color: String) -> String {
-            let points = rates.map { "\(format(width * $0.t / maxT)),\(format(height - height * value($0.t, $0.inbound, $0.outbound, $0.connected) / scale))" }
+            let points = rates.map {
+                "\(format(width * $0.t / maxT)),\(format(height - height * value($0.t, $0.inbound, $0.outbound, $0.connected) / scale))"
+            }
             return "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
         }
         var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height) + 30)\" viewBox=\"0 -10 \(Int(width)) \(Int(height) + 40)\">"
         svg += line({ _, inbound, _, _ in inbound }, scale: maxRate, color: "#d9480f")
         svg += line({ _, _, outbound, _ in outbound }, scale: maxRate, color: "#1971c2")
         svg += line({ _, _, _, connected in connected }, scale: maxConnected, color: "#2b8a3e")
-        svg += "<text x=\"4\" y=\"\(Int(height) + 20)\">messages in/s (orange, peak \(Int(maxRate))), out/s (blue), connected (green, peak \(Int(maxConnected))) over \(Int(maxT)) s</text>"
+        svg +=
+            "<text x=\"4\" y=\"\(Int(height) + 20)\">messages in/s (orange, peak \(Int(maxRate))), out/s (blue), connected (green, peak \(Int(maxConnected))) over \(Int(maxT)) s</text>"
         return svg + "</svg>"
     }
 }

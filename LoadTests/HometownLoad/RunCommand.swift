@@ -115,8 +115,10 @@ func runScenario(_ arguments: [String]) -> Int32 {
     let thresholds = thresholdChecks(scenario, orderAck: stats.orderAck, commentFanout: stats.commentFanout)
     var report = Report(
         scenario: scenario.name, durationSeconds: monotonic() - started, target: engine.viewers.count, connected: connected,
-        histograms: [("connect", stats.connect), ("comment_fanout", stats.commentFanout), ("order_ack", stats.orderAck),
-                     ("time_to_sell_out", stats.timeToSellOut)],
+        histograms: [
+            ("connect", stats.connect), ("comment_fanout", stats.commentFanout), ("order_ack", stats.orderAck),
+            ("time_to_sell_out", stats.timeToSellOut),
+        ],
         timeline: engine.timeline, errors: stats.errors, checks: Report.checks(engine, stats), thresholds: thresholds)
     report.sale = Report.saleTotals(engine)
     if worker.count > 1 {
@@ -164,8 +166,10 @@ func runWorkers(
     if !quiet { fputs("hometown-load: \(scenario.viewers) viewers over \(count) worker processes\n", stderr) }
     var pids: [pid_t] = []
     for index in 0..<count {
-        var arguments = ["hometown-load", "run", "--scenario", scenarioPath, "--worker", "\(index)/\(count)", "--run-id", runID,
-                         "--report", "\(directory)/worker-\(index).json"]
+        var arguments = [
+            "hometown-load", "run", "--scenario", scenarioPath, "--worker", "\(index)/\(count)", "--run-id", runID,
+            "--report", "\(directory)/worker-\(index).json",
+        ]
         for url in urls { arguments += ["--url", url] }
         if let secret { arguments += ["--secret", secret] }
         if quiet { arguments.append("--quiet") }
@@ -209,11 +213,17 @@ func thresholdChecks(_ scenario: Scenario, orderAck: LatencyHistogram, commentFa
     var checks: [Report.Check] = []
     if scenario.maxOrderP99 > 0 {
         let p99 = orderAck.percentile(0.99)
-        checks.append(.init(name: "order_p99", ok: p99 <= scenario.maxOrderP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxOrderP99)) ms"))
+        checks.append(
+            .init(
+                name: "order_p99", ok: p99 <= scenario.maxOrderP99,
+                detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxOrderP99)) ms"))
     }
     if scenario.maxCommentP99 > 0 {
         let p99 = commentFanout.percentile(0.99)
-        checks.append(.init(name: "comment_p99", ok: p99 <= scenario.maxCommentP99, detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxCommentP99)) ms"))
+        checks.append(
+            .init(
+                name: "comment_p99", ok: p99 <= scenario.maxCommentP99,
+                detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxCommentP99)) ms"))
     }
     return checks
 }

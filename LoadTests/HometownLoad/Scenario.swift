@@ -74,7 +74,9 @@ struct Scenario {
             s.roomCount = Int(try number(rooms["count"], "rooms.count") ?? 1)
             s.roomPrefix = rooms["prefix"]?.stringValue ?? s.roomPrefix
             if let name = rooms["distribution"]?.stringValue {
-                guard let distribution = Distribution(rawValue: name) else { throw Error(message: "scenario: rooms.distribution must be uniform or zipf") }
+                guard let distribution = Distribution(rawValue: name) else {
+                    throw Error(message: "scenario: rooms.distribution must be uniform or zipf")
+                }
                 s.distribution = distribution
             }
             s.zipfExponent = try number(rooms["zipf_s"], "rooms.zipf_s") ?? s.zipfExponent
@@ -84,11 +86,12 @@ struct Scenario {
             guard let kindName = phase["kind"]?.stringValue, let kind = Phase.Kind(rawValue: kindName) else {
                 throw Error(message: "scenario: phases[\(index)].kind must be ramp, hold, flash or rampdown")
             }
-            s.phases.append(Phase(
-                name: phase["name"]?.stringValue ?? kindName, kind: kind,
-                viewers: try number(phase["viewers"], "phases[\(index)].viewers").map(Int.init),
-                rate: try number(phase["rate"], "phases[\(index)].rate") ?? 500,
-                seconds: try number(phase["seconds"], "phases[\(index)].seconds") ?? 5))
+            s.phases.append(
+                Phase(
+                    name: phase["name"]?.stringValue ?? kindName, kind: kind,
+                    viewers: try number(phase["viewers"], "phases[\(index)].viewers").map(Int.init),
+                    rate: try number(phase["rate"], "phases[\(index)].rate") ?? 500,
+                    seconds: try number(phase["seconds"], "phases[\(index)].seconds") ?? 5))
         }
         s.commentsPerViewerPerSecond = try number(root["comments"]?["per_viewer_per_second"], "comments.per_viewer_per_second") ?? 0
         s.likesPerViewerPerSecond = try number(root["likes"]?["per_viewer_per_second"], "likes.per_viewer_per_second") ?? 0
@@ -97,8 +100,10 @@ struct Scenario {
                 guard let sku = product["sku"]?.stringValue, let stock = product["stock"]?.intValue else {
                     throw Error(message: "scenario: each streamer.products entry needs sku and stock")
                 }
-                s.products.append(ProductSpec(
-                    sku: sku, title: product["title"]?.stringValue ?? sku, price: Int(product["price"]?.intValue ?? 100), stock: Int(stock)))
+                s.products.append(
+                    ProductSpec(
+                        sku: sku, title: product["title"]?.stringValue ?? sku, price: Int(product["price"]?.intValue ?? 100),
+                        stock: Int(stock)))
             }
             s.saleSKU = streamer["sale"]?["sku"]?.stringValue ?? s.products.first?.sku
             s.saleLimit = Int(streamer["sale"]?["limit"]?.intValue ?? 1)
@@ -139,4 +144,3 @@ struct Scenario {
         }
     }
 }
-

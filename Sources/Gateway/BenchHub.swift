@@ -22,11 +22,13 @@ public final class BenchHub: @unchecked Sendable {
     /// Adds `session` to its channel (on its own loop).
     func subscribe(_ session: WebSocketSession, channel: String) {
         let table = self.local[session.connection.loop.index]
-        let audience = table.channels[channel] ?? {
-            let created = Audience()
-            table.channels[channel] = created
-            return created
-        }()
+        let audience =
+            table.channels[channel]
+            ?? {
+                let created = Audience()
+                table.channels[channel] = created
+                return created
+            }()
         audience.add(session)
     }
 

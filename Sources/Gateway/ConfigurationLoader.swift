@@ -116,7 +116,8 @@ public enum ConfigurationLoader {
             throw Error(key: "outbound.high_water", problem: "must not exceed outbound.hard_limit (\(out.hardLimit))")
         }
         if config.environment == "production" && config.auth.jwtSecret == ServerConfiguration.AuthSettings.developmentSecret {
-            throw Error(key: "auth.jwt_secret", problem: "production refuses the development secret; set auth.jwt_secret or HOMETOWN_JWT_SECRET")
+            throw Error(
+                key: "auth.jwt_secret", problem: "production refuses the development secret; set auth.jwt_secret or HOMETOWN_JWT_SECRET")
         }
         if config.tls.cert.isEmpty != config.tls.key.isEmpty {
             throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")

@@ -1,8 +1,8 @@
 import Glibc
 import LiveRoom
-import WebSocket
 import OrderJournal
 import Transport
+import WebSocket
 
 /// The server object: event loops, listeners, and the shared state sessions reach through it.
 /// Tests run it in-process on port 0; `hometown serve` runs it until a signal.
@@ -65,10 +65,12 @@ public final class HometownServer: @unchecked Sendable {
         try self.group.bind(host: self.config.host, port: self.config.port)
         self.group.start()
         if self.config.rooms.demo { self.createDemoRoom() }
-        Log.info("listening", [
-            "host": self.config.host, "port": self.port, "loops": self.group.loops.count,
-            "scheme": self.config.tls.enabled ? "wss" : "ws",
-        ])
+        Log.info(
+            "listening",
+            [
+                "host": self.config.host, "port": self.port, "loops": self.group.loops.count,
+                "scheme": self.config.tls.enabled ? "wss" : "ws",
+            ])
     }
 
     /// The durable store: opened (created) in the data directory, every room and order restored
@@ -97,7 +99,8 @@ public final class HometownServer: @unchecked Sendable {
         journal.start()
         self.rooms.journal = journal
         self.journal = journal
-        Log.info("store opened", ["path": directory + "/" + SQLiteOrderStore.fileName, "rooms": self.rooms.roomCount, "orders": restoredOrders])
+        Log.info(
+            "store opened", ["path": directory + "/" + SQLiteOrderStore.fileName, "rooms": self.rooms.roomCount, "orders": restoredOrders])
     }
 
     /// The `demo` room: live, with hometown goods, so a newcomer sees a room selling at once.
@@ -105,14 +108,16 @@ public final class HometownServer: @unchecked Sendable {
         // A demo room restored from the store keeps its state (and its sales' history).
         guard self.rooms.host(for: "demo") == nil else { return }
         let host = self.rooms.hostCreating("demo", owner: "hometown")
-        self.rooms.seed(host, commands: [
-            .open(title: "Hometown demo: winter bamboo shoots from the hills 冬笋直播"),
-            .productAdd(sku: "bamboo-shoots", title: "Winter bamboo shoots 冬笋 500 g", price: 3990, stock: 500),
-            .productAdd(sku: "navel-oranges", title: "Gannan navel oranges 赣南脐橙 2.5 kg", price: 4590, stock: 300),
-            .productAdd(sku: "red-apples", title: "Luochuan red apples 洛川苹果 12 pcs", price: 5990, stock: 200),
-            .pin(sku: "bamboo-shoots"),
-            .saleStart(sku: "bamboo-shoots", limit: 2, countdown: nil, seconds: nil),
-        ])
+        self.rooms.seed(
+            host,
+            commands: [
+                .open(title: "Hometown demo: winter bamboo shoots from the hills 冬笋直播"),
+                .productAdd(sku: "bamboo-shoots", title: "Winter bamboo shoots 冬笋 500 g", price: 3990, stock: 500),
+                .productAdd(sku: "navel-oranges", title: "Gannan navel oranges 赣南脐橙 2.5 kg", price: 4590, stock: 300),
+                .productAdd(sku: "red-apples", title: "Luochuan red apples 洛川苹果 12 pcs", price: 5990, stock: 200),
+                .pin(sku: "bamboo-shoots"),
+                .saleStart(sku: "bamboo-shoots", limit: 2, countdown: nil, seconds: nil),
+            ])
     }
 
     /// Graceful drain (SIGTERM/SIGINT): stop accepting, stop reading requests, let every order

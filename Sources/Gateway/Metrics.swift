@@ -100,31 +100,57 @@ extension HometownServer {
         let loops = self.group.loops
         metric("hometown_connections_open", "gauge", "Open TCP connections.", [("", loops.reduce(0) { $0 + $1.connectionCount })])
         metric("hometown_connections_opened_total", "counter", "Connections accepted.", [("", loops.reduce(0) { $0 + $1.acceptedTotal })])
-        metric("hometown_connections_closed_total", "counter", "Connections closed, by reason (close code or cause).", labeled("reason", self.metrics.connectionsClosed.snapshot))
-        metric("hometown_accept_backoffs_total", "counter", "Times accepting paused because the process ran out of file descriptors.", [("", loops.reduce(0) { $0 + $1.acceptBackoffs })])
-        metric("hometown_tls_handshake_failures_total", "counter", "TLS handshakes that failed (each cost only its own socket).", [("", loops.reduce(0) { $0 + $1.tlsHandshakeFailures })])
+        metric(
+            "hometown_connections_closed_total", "counter", "Connections closed, by reason (close code or cause).",
+            labeled("reason", self.metrics.connectionsClosed.snapshot))
+        metric(
+            "hometown_accept_backoffs_total", "counter", "Times accepting paused because the process ran out of file descriptors.",
+            [("", loops.reduce(0) { $0 + $1.acceptBackoffs })])
+        metric(
+            "hometown_tls_handshake_failures_total", "counter", "TLS handshakes that failed (each cost only its own socket).",
+            [("", loops.reduce(0) { $0 + $1.tlsHandshakeFailures })])
         metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.rooms.roomCount)])
         let gauges = self.metrics.gauges
         metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.viewers))
         metric("hometown_messages_in_total", "counter", "WebSocket messages received.", [("", self.metrics.messagesIn.value)])
-        metric("hometown_messages_out_total", "counter", "Room messages queued to connections (a broadcast counts once per receiver).", [("", self.metrics.messagesOut.value)])
+        metric(
+            "hometown_messages_out_total", "counter", "Room messages queued to connections (a broadcast counts once per receiver).",
+            [("", self.metrics.messagesOut.value)])
         metric("hometown_bytes_in_total", "counter", "Bytes read from sockets.", [("", loops.reduce(0) { $0 + $1.bytesIn })])
         metric("hometown_bytes_out_total", "counter", "Bytes written to sockets.", [("", loops.reduce(0) { $0 + $1.bytesOut })])
-        metric("hometown_comments_accepted_total", "counter", "Comments accepted, by whether the room was shown them.", labeled("shown", self.metrics.commentsAccepted.snapshot))
-        metric("hometown_comments_refused_total", "counter", "Comments refused, by error code.", labeled("reason", self.metrics.commentsRefused.snapshot))
-        metric("hometown_orders_accepted_total", "counter", "Orders accepted (durably stored, then acknowledged).", [("", self.counters.ordersAccepted.value)])
-        metric("hometown_orders_refused_total", "counter", "Orders refused, by status.", labeled("status", self.metrics.ordersRefused.snapshot.merging(["unavailable": self.counters.ordersUnavailable.value], uniquingKeysWith: +)))
+        metric(
+            "hometown_comments_accepted_total", "counter", "Comments accepted, by whether the room was shown them.",
+            labeled("shown", self.metrics.commentsAccepted.snapshot))
+        metric(
+            "hometown_comments_refused_total", "counter", "Comments refused, by error code.",
+            labeled("reason", self.metrics.commentsRefused.snapshot))
+        metric(
+            "hometown_orders_accepted_total", "counter", "Orders accepted (durably stored, then acknowledged).",
+            [("", self.counters.ordersAccepted.value)])
+        metric(
+            "hometown_orders_refused_total", "counter", "Orders refused, by status.",
+            labeled(
+                "status",
+                self.metrics.ordersRefused.snapshot.merging(["unavailable": self.counters.ordersUnavailable.value], uniquingKeysWith: +)))
         let stock = gauges.stock.sorted(by: { $0.key < $1.key }).map { entry -> (labels: String, value: Int) in
             let parts = entry.key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
             return ("{room=\"\(escapeLabel(parts[0]))\",sku=\"\(escapeLabel(parts.count > 1 ? parts[1] : ""))\"}", entry.value)
         }
         metric("hometown_sale_stock_left", "gauge", "Units left in each live sale.", stock)
-        metric("hometown_slow_consumer_disconnects_total", "counter", "Connections closed (4008) for not reading fast enough.", [("", self.counters.slowConsumerDisconnects.value)])
-        metric("hometown_slow_consumer_drops_total", "counter", "Droppable messages skipped for connections that were behind.", [("", self.droppedMessages())])
-        metric("hometown_protocol_errors_total", "counter", "Connections failed for breaking RFC 6455.", [("", self.counters.protocolErrors.value)])
+        metric(
+            "hometown_slow_consumer_disconnects_total", "counter", "Connections closed (4008) for not reading fast enough.",
+            [("", self.counters.slowConsumerDisconnects.value)])
+        metric(
+            "hometown_slow_consumer_drops_total", "counter", "Droppable messages skipped for connections that were behind.",
+            [("", self.droppedMessages())])
+        metric(
+            "hometown_protocol_errors_total", "counter", "Connections failed for breaking RFC 6455.",
+            [("", self.counters.protocolErrors.value)])
         metric("hometown_journal_failures_total", "counter", "Journal commits that failed.", [("", self.counters.journalFailures.value)])
-        self.metrics.fanOutLatency.render("hometown_fanout_latency_seconds", help: "From a room event's encoding to its queueing on each loop's audience.", into: &out)
-        self.metrics.journalCommitLatency.render("hometown_journal_commit_seconds", help: "Duration of each group commit (transaction and fsync).", into: &out)
+        self.metrics.fanOutLatency.render(
+            "hometown_fanout_latency_seconds", help: "From a room event's encoding to its queueing on each loop's audience.", into: &out)
+        self.metrics.journalCommitLatency.render(
+            "hometown_journal_commit_seconds", help: "Duration of each group commit (transaction and fsync).", into: &out)
         self.metrics.eventLoopLag.render("hometown_event_loop_lag_seconds", help: "How late each event loop's 100 ms tick ran.", into: &out)
         return out
     }

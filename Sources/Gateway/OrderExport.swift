@@ -31,7 +31,10 @@ public enum OrderExport {
         case .csv:
             if header { out += Array("order,room,sku,user,name,qty,price,ts,ref\n".utf8) }
             for order in orders {
-                let fields = [order.id, order.room, order.sku, order.user, order.name, String(order.qty), String(order.price), String(order.ts), order.ref]
+                let fields = [
+                    order.id, order.room, order.sku, order.user, order.name, String(order.qty), String(order.price), String(order.ts),
+                    order.ref,
+                ]
                 out += Array((fields.map(csvField).joined(separator: ",") + "\n").utf8)
             }
         }

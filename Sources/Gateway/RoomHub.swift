@@ -253,11 +253,13 @@ public final class RoomHub: @unchecked Sendable {
 
     private func addToAudience(_ session: WebSocketSession, room: String) {
         let table = self.local[session.connection.loop.index]
-        let audience = table.audiences[room] ?? {
-            let created = Audience()
-            table.audiences[room] = created
-            return created
-        }()
+        let audience =
+            table.audiences[room]
+            ?? {
+                let created = Audience()
+                table.audiences[room] = created
+                return created
+            }()
         audience.add(session)
     }
 

@@ -127,6 +127,6 @@ public struct ServerConfiguration: Equatable, Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
-private func sysconfCores() -> Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
+    import Glibc
+    private func sysconfCores() -> Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
 #endif

@@ -50,10 +50,11 @@ public final class StaticFiles: @unchecked Sendable {
             ("X-Content-Type-Options", "nosniff"),
         ]
         if file.contentType.hasPrefix("text/html") {
-            headers.append((
-                "Content-Security-Policy",
-                "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'"
-            ))
+            headers.append(
+                (
+                    "Content-Security-Policy",
+                    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'"
+                ))
         }
         if head.header("If-None-Match") == file.etag {
             return HTTPResponse(status: HTTPStatus(code: 304, reason: "Not Modified"), headers: headers)

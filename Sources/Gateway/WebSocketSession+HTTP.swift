@@ -55,7 +55,9 @@ extension WebSocketSession {
             do {
                 let orders = try OrderExport.page(dataDirectory: directory, room: room, after: after, limit: limit)
                 let type = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
-                response = HTTPResponse(status: .ok, headers: [("Content-Type", type), ("Cache-Control", "no-store")], body: OrderExport.render(orders, format: format))
+                response = HTTPResponse(
+                    status: .ok, headers: [("Content-Type", type), ("Cache-Control", "no-store")],
+                    body: OrderExport.render(orders, format: format))
             } catch {
                 Log.error("order export failed", ["room": room, "error": error])
                 response = .text(.internalServerError, "export failed\n")
@@ -86,6 +88,7 @@ extension WebSocketSession {
         w.raw(",\"user\":"); w.string(sub)
         w.raw(",\"name\":"); w.string(name)
         w.raw(",\"role\":"); w.string(role); w.raw("}")
-        self.respond(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
+        self.respond(
+            HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
     }
 }

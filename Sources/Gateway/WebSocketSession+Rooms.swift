@@ -33,7 +33,8 @@ extension WebSocketSession {
             }
             self.identity = Identity.anonymousViewer(self.member)
         }
-        let host = self.server.rooms.host(for: room)
+        let host =
+            self.server.rooms.host(for: room)
             ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room, owner: self.identity.user) : nil)
         guard let host else {
             self.respond(.text(.notFound, "no room '\(room)'\n"))

@@ -155,10 +155,12 @@ public final class WebSocketSession: ConnectionHandler {
         let reason = self.closeReason ?? (self.upgraded ? "peer disconnected" : "http")
         self.server.metrics.connectionsClosed.increment(reason)
         if self.upgraded {
-            Log.info("connection closed", [
-                "peer": Socket.format(ipv4: connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
-                "reason": reason, "seconds": Double((connection.loop.now &- self.openedAt) / 1_000_000) / 1000,
-            ])
+            Log.info(
+                "connection closed",
+                [
+                    "peer": Socket.format(ipv4: connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+                    "reason": reason, "seconds": Double((connection.loop.now &- self.openedAt) / 1_000_000) / 1000,
+                ])
         }
         if case .bench(let channel) = self.route {
             self.server.benchHub.unsubscribe(self, channel: channel)
@@ -187,12 +189,15 @@ public final class WebSocketSession: ConnectionHandler {
             // Load balancers stop sending traffic on 503: while draining, or when the store
             // cannot be written.
             let ready = self.server.isReady
-            self.respond(.text(ready ? .ok : .serviceUnavailable, ready ? "ready\n" : (self.server.draining ? "draining\n" : "store not writable\n")))
+            self.respond(
+                .text(ready ? .ok : .serviceUnavailable, ready ? "ready\n" : (self.server.draining ? "draining\n" : "store not writable\n"))
+            )
             return
         case .metrics:
-            self.respond(HTTPResponse(
-                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                body: Array(self.server.renderMetrics().utf8)))
+            self.respond(
+                HTTPResponse(
+                    status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                    body: Array(self.server.renderMetrics().utf8)))
             return
         case .notFound:
             self.respond(.text(.notFound, "not found\n"))
@@ -218,7 +223,8 @@ public final class WebSocketSession: ConnectionHandler {
                 w.raw(",\"viewers\":"); w.int(entry.viewers); w.raw("}")
             }
             w.raw("]")
-            self.respond(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
+            self.respond(
+                HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
             return
         case .devToken:
             self.issueDevToken(head)
@@ -263,10 +269,12 @@ public final class WebSocketSession: ConnectionHandler {
         self.connection.enqueue(WebSocketHandshake.acceptResponse(acceptValue: accept).serialized())
         self.phase = .open(reader)
         self.upgraded = true
-        Log.info("connection opened", [
-            "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
-            "role": self.identity.role.rawValue,
-        ])
+        Log.info(
+            "connection opened",
+            [
+                "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+                "role": self.identity.role.rawValue,
+            ])
         if case .bench(let channel) = route {
             self.server.benchHub.subscribe(self, channel: channel)
         }

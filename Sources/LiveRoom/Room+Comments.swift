@@ -20,7 +20,8 @@ extension Room {
             {
                 return self.refuse(member, .slowMode, "slow mode: one comment every \(self.slowModeSeconds) s", ref)
             }
-            var bucket = self.commentBuckets[identity.user]
+            var bucket =
+                self.commentBuckets[identity.user]
                 ?? TokenBucket(rate: self.settings.commentRate, burst: self.settings.commentBurst, now: now)
             let allowed = bucket.take(now: now)
             self.commentBuckets[identity.user] = bucket

@@ -36,10 +36,12 @@ public final class GroupCommitJournal: @unchecked Sendable {
     public func start() {
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            Unmanaged<GroupCommitJournal>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &thread, nil,
+            { argument in
+                Unmanaged<GroupCommitJournal>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            }, box.toOpaque())
         self.thread = thread
     }
 

@@ -41,7 +41,8 @@ public final class SQLiteOrderStore: OrderStore {
         self.insertProduct = try self.database.prepare(
             readOnly
                 ? "SELECT 1"
-                : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
+                : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        )
     }
 
     public func commit(orders: [Order], rooms: [RoomSnapshot]) throws {
@@ -84,9 +85,10 @@ public final class SQLiteOrderStore: OrderStore {
         var rooms: [RoomSnapshot] = []
         let roomRows = try self.database.prepare("SELECT id, owner, title, live, slowmode, pinned FROM rooms ORDER BY id")
         while try roomRows.step() {
-            rooms.append(RoomSnapshot(
-                id: roomRows.string(0) ?? "", owner: roomRows.string(1) ?? "", title: roomRows.string(2) ?? "",
-                live: roomRows.int(3) == 1, slowMode: Int(roomRows.int(4) ?? 0), pinned: roomRows.string(5), products: []))
+            rooms.append(
+                RoomSnapshot(
+                    id: roomRows.string(0) ?? "", owner: roomRows.string(1) ?? "", title: roomRows.string(2) ?? "",
+                    live: roomRows.int(3) == 1, slowMode: Int(roomRows.int(4) ?? 0), pinned: roomRows.string(5), products: []))
         }
         let productRows = try self.database.prepare(
             "SELECT sku, title, price, stock, sale_state, sale_limit, starts_at, ends_at FROM products WHERE room = ? ORDER BY position")
@@ -97,9 +99,10 @@ public final class SQLiteOrderStore: OrderStore {
                 let sale = FlashSale(
                     state: SaleState(rawValue: productRows.string(4) ?? "none") ?? .none, limit: Int(productRows.int(5) ?? 0),
                     startsAt: productRows.int(6), endsAt: productRows.int(7))
-                room.products.append(Product(
-                    sku: productRows.string(0) ?? "", title: productRows.string(1) ?? "", price: Int(productRows.int(2) ?? 0),
-                    stock: Int(productRows.int(3) ?? 0), sale: sale))
+                room.products.append(
+                    Product(
+                        sku: productRows.string(0) ?? "", title: productRows.string(1) ?? "", price: Int(productRows.int(2) ?? 0),
+                        stock: Int(productRows.int(3) ?? 0), sale: sale))
             }
             productRows.reset()
             result.append((room, try self.orders(room: room.id, after: nil, limit: Int.max)))
@@ -119,10 +122,11 @@ public final class SQLiteOrderStore: OrderStore {
         query.bind(3, Int64(min(limit, Int(Int64.max))))
         var orders: [Order] = []
         while try query.step() {
-            orders.append(Order(
-                id: query.string(0) ?? "", room: query.string(1) ?? "", sku: query.string(2) ?? "",
-                user: query.string(3) ?? "", name: query.string(4) ?? "", qty: Int(query.int(5) ?? 0),
-                price: Int(query.int(6) ?? 0), ref: query.string(7) ?? "", ts: query.int(8) ?? 0))
+            orders.append(
+                Order(
+                    id: query.string(0) ?? "", room: query.string(1) ?? "", sku: query.string(2) ?? "",
+                    user: query.string(3) ?? "", name: query.string(4) ?? "", qty: Int(query.int(5) ?? 0),
+                    price: Int(query.int(6) ?? 0), ref: query.string(7) ?? "", ts: query.int(8) ?? 0))
         }
         return orders
     }

@@ -32,8 +32,10 @@ final class TLSSession {
 
     /// Feeds ciphertext; calls `plaintext` with each decrypted piece (valid during the call).
     /// Returns ciphertext to send back (handshake messages), possibly empty.
-    func receive(_ ciphertext: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
-                 plaintext: (UnsafeMutableRawBufferPointer) -> Void) throws(Failure) -> [UInt8] {
+    func receive(
+        _ ciphertext: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+        plaintext: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(Failure) -> [UInt8] {
         var offset = 0
         while offset < ciphertext.count {
             let written = BIO_write(self.input, ciphertext.baseAddress! + offset, Int32(ciphertext.count - offset))

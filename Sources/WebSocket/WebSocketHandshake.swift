@@ -39,15 +39,17 @@ public enum WebSocketHandshake {
         let connection = head.headerTokens("Connection").contains { $0.lowercased() == "upgrade" }
         guard upgrade && connection else {
             // A plain HTTP request to a WebSocket endpoint: tell the client what to do.
-            return .failure(Rejection(
-                status: .upgradeRequired, message: "this endpoint speaks WebSocket; send an Upgrade request",
-                extraHeaders: ["Upgrade": "websocket", "Sec-WebSocket-Version": "13"]))
+            return .failure(
+                Rejection(
+                    status: .upgradeRequired, message: "this endpoint speaks WebSocket; send an Upgrade request",
+                    extraHeaders: ["Upgrade": "websocket", "Sec-WebSocket-Version": "13"]))
         }
         // (6) and §4.4: version 13 only; otherwise 426 with the versions we do support.
         guard head.header("Sec-WebSocket-Version")?.trimmingSpaces == "13" else {
-            return .failure(Rejection(
-                status: .upgradeRequired, message: "unsupported Sec-WebSocket-Version; this server speaks 13",
-                extraHeaders: ["Sec-WebSocket-Version": "13"]))
+            return .failure(
+                Rejection(
+                    status: .upgradeRequired, message: "unsupported Sec-WebSocket-Version; this server speaks 13",
+                    extraHeaders: ["Sec-WebSocket-Version": "13"]))
         }
         // (5): the key is base64 of 16 bytes.
         guard let key = head.header("Sec-WebSocket-Key")?.trimmingSpaces, Base64.decode(key)?.count == 16,

@@ -68,8 +68,8 @@ public struct WebSocketReader: Sendable {
         case .continuation:
             guard self.messageKind != nil else { throw .unexpectedContinuation }
             if self.messageBuffer.count + header.payloadLength > self.maxMessageSize { throw .messageTooBig }
-            // No reserve here: an exact reserve per fragment would defeat the array's geometric
-            // growth and make many small fragments quadratic (Autobahn 9.4.* found this).
+        // No reserve here: an exact reserve per fragment would defeat the array's geometric
+        // growth and make many small fragments quadratic (Autobahn 9.4.* found this).
         case .close, .ping, .pong:
             self.controlBuffer.removeAll(keepingCapacity: true)
         }

@@ -77,11 +77,12 @@ struct CrashRecoveryTests {
 
         let buyers = (0..<60).map { RecordingBuyer(user: "buyer\($0)") }  // demand 180 > stock 120
         let acceptedSoFar = Counter()
-        let threshold: Int = switch killPoint {
-        case .beforeOrders: 0
-        case .midSale: stock / 2
-        case .afterSellOut: stock
-        }
+        let threshold: Int =
+            switch killPoint {
+            case .beforeOrders: 0
+            case .midSale: stock / 2
+            case .afterSellOut: stock
+            }
         if killPoint == .beforeOrders { server.crash() }
         let finished = DispatchSemaphore(value: 0)
         let runner = Thread {
@@ -98,7 +99,9 @@ struct CrashRecoveryTests {
         }
         #expect(finished.wait(timeout: .now() + 30) == .success)
         let beforeCrash = buyers.reduce(0) { $0 + $1.accepted.count }
-        print("kill point \(killPoint): \(beforeCrash) acknowledged before the crash, \(buyers.filter { $0.inFlight != nil }.count) in flight")
+        print(
+            "kill point \(killPoint): \(beforeCrash) acknowledged before the crash, \(buyers.filter { $0.inFlight != nil }.count) in flight"
+        )
 
         // Same data, new process: everyone comes back, retries, and finishes the sale.
         try server.start()

@@ -1,7 +1,7 @@
 import Auth
 import Gateway
-import OrderJournal
 import JSON
+import OrderJournal
 import WebSocket
 import WebSocketClient
 
@@ -41,11 +41,12 @@ func liveServer<T>(
     _ configure: (inout ServerConfiguration) -> Void = { _ in }, wrapStore: ((any OrderStore) -> any OrderStore)? = nil,
     _ body: (HometownServer) throws -> T
 ) throws -> T {
-    try withServer({ config in
-        config.auth.jwtSecret = testSecret
-        config.rooms.demo = false
-        configure(&config)
-    }, wrapStore: wrapStore, body)
+    try withServer(
+        { config in
+            config.auth.jwtSecret = testSecret
+            config.rooms.demo = false
+            configure(&config)
+        }, wrapStore: wrapStore, body)
 }
 
 /// Opens `room` as its streamer, adds "apple" with `stock` units and starts a sale with `limit`;

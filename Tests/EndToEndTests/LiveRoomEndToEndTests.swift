@@ -55,7 +55,10 @@ struct LiveRoomEndToEndTests {
     @Test func admissionBeforeTheUpgrade() throws {
         try liveServer({ $0.auth.allowAnonymous = true }) { server in
             func status(_ path: String) throws -> Int {
-                let raw = try rawHTTP(server, "GET \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                let raw = try rawHTTP(
+                    server,
+                    "GET \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                )
                 return Int(raw.split(separator: " ")[1]) ?? 0
             }
             // A viewer cannot conjure a room; a streamer can. Order matters: the room is created
@@ -78,7 +81,10 @@ struct LiveRoomEndToEndTests {
         }
         try liveServer({ $0.auth.allowAnonymous = false }) { server in
             _ = try LiveClient(server, room: "r", token: token("s", role: "streamer"))
-            let raw = try rawHTTP(server, "GET /live/r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            let raw = try rawHTTP(
+                server,
+                "GET /live/r HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
             #expect(raw.hasPrefix("HTTP/1.1 401 "))
         }
     }

@@ -51,7 +51,10 @@ final class ServerProcess {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.wrapper.first ?? Self.binary)
-        process.arguments = Array(self.wrapper.dropFirst()) + (self.wrapper.isEmpty ? [] : [Self.binary]) + ["serve", "--port", String(self.port), "--data", self.dataDirectory, "--log-level", "warn", "--loops", "2"]
+        process.arguments =
+            Array(self.wrapper.dropFirst()) + (self.wrapper.isEmpty ? [] : [Self.binary]) + [
+                "serve", "--port", String(self.port), "--data", self.dataDirectory, "--log-level", "warn", "--loops", "2",
+            ]
             + self.extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["HOMETOWN_JWT_SECRET"] = testSecret
@@ -99,7 +102,9 @@ func freePort() -> UInt16 {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
     return UInt16(bigEndian: address.sin_port)

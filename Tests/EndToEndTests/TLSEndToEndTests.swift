@@ -37,36 +37,36 @@ func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, o
 /// wss:// client: TLS handshake (verifying our certificate), WebSocket upgrade, one masked text
 /// frame, its echo. argv: port cafile [max_tls]
 let wssEchoScript = #"""
-import os, socket, ssl, sys, base64, struct
-port, cafile = int(sys.argv[1]), sys.argv[2]
-context = ssl.create_default_context(cafile=cafile)
-if len(sys.argv) > 3 and sys.argv[3] == "tls1.1":
-    context.minimum_version = ssl.TLSVersion.TLSv1
-    context.maximum_version = ssl.TLSVersion.TLSv1_1
-sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="localhost")
-key = base64.b64encode(os.urandom(16)).decode()
-sock.sendall(("GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    chunk = sock.recv(4096)
-    if not chunk:
-        sys.exit("connection closed before the 101")
-    head += chunk
-assert head.startswith(b"HTTP/1.1 101"), head
-payload = "安全 hello over TLS".encode()
-mask = os.urandom(4)
-frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-sock.sendall(frame)
-data = head.split(b"\r\n\r\n", 1)[1]
-while len(data) < 2 + len(payload):
-    chunk = sock.recv(4096)
-    if not chunk:
-        sys.exit("connection closed before the echo")
-    data += chunk
-assert data[0] == 0x81 and data[2:2 + len(payload)] == payload, data
-print("echo ok", sock.version())
-"""#
+    import os, socket, ssl, sys, base64, struct
+    port, cafile = int(sys.argv[1]), sys.argv[2]
+    context = ssl.create_default_context(cafile=cafile)
+    if len(sys.argv) > 3 and sys.argv[3] == "tls1.1":
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="localhost")
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(("GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            sys.exit("connection closed before the 101")
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    payload = "安全 hello over TLS".encode()
+    mask = os.urandom(4)
+    frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(frame)
+    data = head.split(b"\r\n\r\n", 1)[1]
+    while len(data) < 2 + len(payload):
+        chunk = sock.recv(4096)
+        if not chunk:
+            sys.exit("connection closed before the echo")
+        data += chunk
+    assert data[0] == 0x81 and data[2:2 + len(payload)] == payload, data
+    print("echo ok", sock.version())
+    """#
 
 @Suite("TLS (wss://) with a real client", .serialized)
 struct TLSEndToEndTests {

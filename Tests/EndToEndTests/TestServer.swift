@@ -1,9 +1,9 @@
 import Gateway
-import OrderJournal
 import Glibc
+import OrderJournal
+@_exported import TestSupport
 import WebSocket
 import WebSocketClient
-@_exported import TestSupport
 
 /// Starts a real server on 127.0.0.1:0 with the given tweaks and stops it after `body`.
 func withServer<T>(
@@ -42,4 +42,3 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
-

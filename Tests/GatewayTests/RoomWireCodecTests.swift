@@ -26,11 +26,15 @@ struct RoomWireCodecTests {
         #expect(command(#"{"type":"room.open","title":"T"}"#) == .open(title: "T"))
         #expect(command(#"{"type":"room.open"}"#) == .open(title: nil))
         #expect(command(#"{"type":"room.close"}"#) == .close)
-        #expect(command(#"{"type":"product.add","sku":"a-1","title":"x","price":100,"stock":5}"#) == .productAdd(sku: "a-1", title: "x", price: 100, stock: 5))
+        #expect(
+            command(#"{"type":"product.add","sku":"a-1","title":"x","price":100,"stock":5}"#)
+                == .productAdd(sku: "a-1", title: "x", price: 100, stock: 5))
         #expect(command(#"{"type":"product.restock","sku":"a","qty":3}"#) == .restock(sku: "a", qty: 3))
         #expect(command(#"{"type":"pin","sku":"a"}"#) == .pin(sku: "a"))
         #expect(command(#"{"type":"pin","sku":null}"#) == .pin(sku: nil))
-        #expect(command(#"{"type":"sale.start","sku":"a","limit":2,"countdown":5,"seconds":60}"#) == .saleStart(sku: "a", limit: 2, countdown: 5, seconds: 60))
+        #expect(
+            command(#"{"type":"sale.start","sku":"a","limit":2,"countdown":5,"seconds":60}"#)
+                == .saleStart(sku: "a", limit: 2, countdown: 5, seconds: 60))
         #expect(command(#"{"type":"sale.stop","sku":"a"}"#) == .saleStop(sku: "a"))
         #expect(command(#"{"type":"slowmode","seconds":0}"#) == .slowMode(seconds: 0))
         #expect(command(#"{"type":"mute","user":"u","seconds":60}"#) == .mute(user: "u", seconds: 60))
@@ -63,11 +67,16 @@ struct RoomWireCodecTests {
     }
 
     @Test func encodedEventsAreJSONWithTheDocumentedFields() throws {
-        let product = Product(sku: "a", title: "冬笋 \"fresh\"", price: 3990, stock: 10, left: 7, sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil))
-        let welcome = try JSONParser.parse(RoomWireCodec.encode(.welcome(RoomEvent.Welcome(
-            room: "r", epoch: "E", title: "T", live: true, viewers: 3, seq: 9, pinned: "a", products: [product],
-            comments: [Comment(seq: 9, user: "u", name: "n", text: "hi", ts: 1)], recovered: true,
-            you: Identity(user: "u", name: "n", role: .viewer), slowMode: 0))))
+        let product = Product(
+            sku: "a", title: "冬笋 \"fresh\"", price: 3990, stock: 10, left: 7,
+            sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil))
+        let welcome = try JSONParser.parse(
+            RoomWireCodec.encode(
+                .welcome(
+                    RoomEvent.Welcome(
+                        room: "r", epoch: "E", title: "T", live: true, viewers: 3, seq: 9, pinned: "a", products: [product],
+                        comments: [Comment(seq: 9, user: "u", name: "n", text: "hi", ts: 1)], recovered: true,
+                        you: Identity(user: "u", name: "n", role: .viewer), slowMode: 0))))
         #expect(welcome["type"]?.stringValue == "welcome")
         #expect(welcome["products"]?.arrayValue?.first?["sale"]?["state"]?.stringValue == "live")
         #expect(welcome["products"]?.arrayValue?.first?["sale"]?["ends_at"] == JSONValue.null)
@@ -78,7 +87,8 @@ struct RoomWireCodecTests {
         #expect(result["type"]?.stringValue == "order.result")
         #expect(result["status"]?.stringValue == "sold_out")
         #expect(result["order"] == nil)
-        let order = try JSONParser.parse(RoomWireCodec.encode(.order(Order(id: "E-1", room: "r", sku: "a", user: "u", name: "n", qty: 2, price: 3990, ref: "x", ts: 7))))
+        let order = try JSONParser.parse(
+            RoomWireCodec.encode(.order(Order(id: "E-1", room: "r", sku: "a", user: "u", name: "n", qty: 2, price: 3990, ref: "x", ts: 7))))
         #expect(order["order"]?.stringValue == "E-1" && order["qty"]?.intValue == 2 && order["price"]?.intValue == 3990)
     }
 }

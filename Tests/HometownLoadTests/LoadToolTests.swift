@@ -40,7 +40,8 @@ struct LoadToolTests {
     }
 
     @Test func scenariosParseAndRoomsFollowTheDistribution() throws {
-        let text = #"{"name":"t","viewers":1000,"rooms":{"count":10,"distribution":"zipf","zipf_s":1.2},"#
+        let text =
+            #"{"name":"t","viewers":1000,"rooms":{"count":10,"distribution":"zipf","zipf_s":1.2},"#
             + #""phases":[{"kind":"ramp","rate":100},{"kind":"hold","seconds":2}],"streamer":{"products":[{"sku":"a","stock":5}]}}"#
         let scenario = try Scenario.load(Array(text.utf8))
         #expect(scenario.phases.map(\.kind) == [.ramp, .hold])
@@ -74,8 +75,11 @@ struct LoadToolTests {
             return Report(
                 scenario: "s", durationSeconds: 1, target: 10, connected: 10, histograms: [("order_ack", acks)],
                 timeline: [(1, 10, 5, 1, 10), (2, 30, 9, 2, 10)], errors: ["e": 1],
-                checks: ["no_oversell", "within_limits", "orders_answered", "idempotent_retries", "no_lost_comments", "comment_order", "viewer_count"]
-                    .map { Report.Check(name: $0, ok: $0 != "no_lost_comments" || ok, detail: "d") },
+                checks: [
+                    "no_oversell", "within_limits", "orders_answered", "idempotent_retries", "no_lost_comments", "comment_order",
+                    "viewer_count",
+                ]
+                .map { Report.Check(name: $0, ok: $0 != "no_lost_comments" || ok, detail: "d") },
                 thresholds: [])
         }
         let merged = Report.merge([report(true), report(false)])
@@ -84,7 +88,11 @@ struct LoadToolTests {
         #expect(merged.target == 20)
         let json = try JSONParser.parse(serialize(merged.json))
         let names = json["checks"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
-        #expect(Set(names) == ["no_oversell", "within_limits", "orders_answered", "idempotent_retries", "no_lost_comments", "comment_order", "viewer_count"])
+        #expect(
+            Set(names) == [
+                "no_oversell", "within_limits", "orders_answered", "idempotent_retries", "no_lost_comments", "comment_order",
+                "viewer_count",
+            ])
         #expect(json["checks"]?.arrayValue?.first { $0["name"]?.stringValue == "no_lost_comments" }?["ok"]?.boolValue == false)
         #expect(merged.html.contains("<svg") && !merged.html.contains("http"))
     }

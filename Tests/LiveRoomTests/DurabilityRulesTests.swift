@@ -54,8 +54,9 @@ struct DurabilityRulesTests {
         let buyer = 7
         _ = restored.join(buyer, as: Identity(user: "a", name: "a", role: .viewer), now: f.now + 1000)
         // The same ref after the restart: the same order, no stock taken.
-        #expect(restored.apply(.order(sku: "bamboo", qty: 2, ref: "a1"), from: buyer, now: f.now + 1000)
-            == [.send(buyer, .orderResult(ref: "a1", status: .accepted, order: orders[0].id))])
+        #expect(
+            restored.apply(.order(sku: "bamboo", qty: 2, ref: "a1"), from: buyer, now: f.now + 1000)
+                == [.send(buyer, .orderResult(ref: "a1", status: .accepted, order: orders[0].id))])
         // Limits still count earlier orders.
         let more = restored.apply(.order(sku: "bamboo", qty: 1, ref: "a3"), from: buyer, now: f.now + 1000)
         #expect(more == [.send(buyer, .orderResult(ref: "a3", status: .limitReached, order: nil))])
@@ -67,7 +68,8 @@ struct DurabilityRulesTests {
         _ = f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: nil, seconds: 60), from: f.streamer)
         let restored = Room.restore(f.room.snapshot(), orders: [], epoch: "E2", now: f.now + 120_000)
         let effects = restored.tick(now: f.now + 120_000)
-        #expect(effects.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .ended } else { return false } })
+        #expect(
+            effects.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .ended } else { return false } })
     }
 
     @Test func restoringASoldOutSaleKeepsItSoldOut() {

@@ -61,7 +61,8 @@ struct FlashSaleTests {
         f.advance(ms: 50)
         let last = f.apply(.order(sku: "bamboo", qty: 1, ref: "r"), from: buyers[2])
         #expect(last.contains(.broadcast(.stock(sku: "bamboo", left: 0), droppable: true)))
-        #expect(last.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .soldOut } else { return false } })
+        #expect(
+            last.contains { if case .broadcast(.sale(_, let sale), false) = $0 { return sale.state == .soldOut } else { return false } })
         stockEvents = f.room.tick(now: f.now + 1000).filter { if case .broadcast(.stock, _) = $0 { return true } else { return false } }
         #expect(stockEvents.isEmpty)
     }
@@ -71,7 +72,12 @@ struct FlashSaleTests {
         let a = f.join("a")
         let effects = f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: 10, seconds: 30), from: f.streamer)
         let start = f.now + 10_000
-        #expect(effects == [.broadcast(.sale(sku: "bamboo", sale: FlashSale(state: .scheduled, limit: 1, startsAt: start, endsAt: start + 30_000)), droppable: false)])
+        #expect(
+            effects == [
+                .broadcast(
+                    .sale(sku: "bamboo", sale: FlashSale(state: .scheduled, limit: 1, startsAt: start, endsAt: start + 30_000)),
+                    droppable: false)
+            ])
         #expect(f.order(a, ref: "early").0 == .notOnSale)
         f.advance(ms: 10_000)
         let opened = f.room.tick(now: f.now)

@@ -12,7 +12,9 @@ func order(_ n: Int, room: String = "r", user: String = "u", ref: String? = nil,
 struct OrderStoreTests {
     let snapshot = RoomSnapshot(
         id: "r", owner: "seller", title: "冬笋", live: true, slowMode: 3, pinned: "apple",
-        products: [Product(sku: "apple", title: "Apples", price: 500, stock: 10, sale: FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))])
+        products: [
+            Product(sku: "apple", title: "Apples", price: 500, stock: 10, sale: FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))
+        ])
 
     @Test func roomsAndOrdersSurviveReopening() throws {
         let path = makeTemporaryDirectory() + "/hometown.sqlite"

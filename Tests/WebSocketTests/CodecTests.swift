@@ -9,7 +9,10 @@ struct CodecTests {
             WebSocketFrameEncoder.frame(opcode: .text, payload: Array("Hello".utf8), maskKey: 0x37FA_213D)
                 == [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58])
         // 256 bytes: 16-bit length; 65536 bytes: 64-bit length (§5.7).
-        #expect(Array(WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 0, count: 256)).prefix(4)) == [0x82, 0x7E, 0x01, 0x00])
+        #expect(
+            Array(WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 0, count: 256)).prefix(4)) == [
+                0x82, 0x7E, 0x01, 0x00,
+            ])
         #expect(
             Array(WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 0, count: 65536)).prefix(10))
                 == [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0])
@@ -52,10 +55,11 @@ struct CodecTests {
         #expect(UTF8Validator.isValid(Array(text.utf8)) == valid)
     }
 
-    @Test(arguments: [
-        [0x80], [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xF0, 0x80, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
-        [0xF5, 0x80, 0x80, 0x80], [0xFE], [0xCE, 0xBA, 0xE1], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xFF],
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x80], [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xF0, 0x80, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xF5, 0x80, 0x80, 0x80], [0xFE], [0xCE, 0xBA, 0xE1], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xFF],
+        ] as [[UInt8]])
     func invalidUTF8(bytes: [UInt8]) {
         #expect(!UTF8Validator.isValid(bytes))
     }
@@ -71,7 +75,9 @@ struct CodecTests {
     }
 
     @Test func base64Vectors() {
-        let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
+        let vectors = [
+            ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+        ]
         for (plain, encoded) in vectors {
             #expect(Base64.encode(Array(plain.utf8)) == encoded)
             #expect(Base64.decode(encoded) == Array(plain.utf8))
