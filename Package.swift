@@ -41,7 +41,7 @@ let package = Package(
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom"),
         // Durable rooms and orders: SQLite in WAL mode behind the OrderStore seam, group commit.
-        .target(name: "OrderJournal", dependencies: ["CSQLite", "LiveRoom"]),
+        .target(name: "OrderJournal", dependencies: ["CSQLite", "LiveRoom", "Transport"]),
         // A strict JSON parser and a streaming writer: config files now, the room wire codec next.
         .target(name: "JSON"),
         // A small blocking WebSocket client (tests, the load tool's skeleton).

@@ -119,19 +119,20 @@ func runFlash(_ arguments: [String]) -> Int32 {
 
     // Ramp: each loop connects its share, a tick's worth at a time.
     let perTick = max(1, options.ramp / 10 / options.loops)
+    let settings = options
     for loop in loops {
-        var next = loop.index
         loop.execute {
+            var next = loop.index
             loop.onTick { _ in
                 var started = 0
-                while next < options.buyers && started < perTick {
+                while next < settings.buyers && started < perTick {
                     let buyer = next
-                    next += options.loops
+                    next += settings.loops
                     started += 1
-                    let source = "127.0.0.\(1 + buyer % options.sources)"
+                    let source = "127.0.0.\(1 + buyer % settings.sources)"
                     var sentAt = 0.0
                     let session = ClientSession.connect(
-                        loop: loop, host: options.host, port: options.port, source: source, path: path + tokens[buyer]
+                        loop: loop, host: settings.host, port: settings.port, source: source, path: path + tokens[buyer]
                     ) { session in
                         session.tag = buyer
                         session.onMessage = { session, message in

@@ -168,23 +168,16 @@ final class LoadEngine: @unchecked Sendable {
 
     /// One snapshot of every loop's stats, taken on the loops themselves.
     func snapshot() -> (stats: LoopStats, connected: Int) {
-        let lock = Lock()
         let total = LoopStats()
         var connected = 0
-        let latch = CountdownLatch(self.loops.count)
         for (index, loop) in self.loops.enumerated() {
             let mine = self.byLoop[index]
-            loop.execute {
-                let copy = self.stats[index].copy()
-                let count = mine.reduce(0) { $0 + ($1.welcomed && !$1.closed ? 1 : 0) }
-                lock.withLock {
-                    total.merge(copy)
-                    connected += count
-                }
-                latch.countDown()
+            let (copy, count) = loop.runAndWait {
+                (self.stats[index].copy(), mine.reduce(0) { $0 + ($1.welcomed && !$1.closed ? 1 : 0) })
             }
+            total.merge(copy)
+            connected += count
         }
-        latch.wait()
         return (total, connected)
     }
 
@@ -219,14 +212,7 @@ final class LoadEngine: @unchecked Sendable {
         let deadline = monotonic() + 15
         while monotonic() < deadline {
             let ready = self.streamers.allSatisfy { streamer in
-                let latch = CountdownLatch(1)
-                var value = false
-                self.loops[streamer.loop].execute {
-                    value = streamer.ready
-                    latch.countDown()
-                }
-                latch.wait()
-                return value
+                self.loops[streamer.loop].runAndWait { streamer.ready }
             }
             if ready { return }
             usleep(20_000)
@@ -356,20 +342,12 @@ final class LoadEngine: @unchecked Sendable {
     private func sampleViewerCounts() {
         self.wait(2.5)
         var samples: [(Int, Int, Int)] = []
-        let lock = Lock()
-        let latch = CountdownLatch(self.loops.count)
         for (index, loop) in self.loops.enumerated() {
             let mine = self.byLoop[index]
-            loop.execute {
-                var local: [(Int, Int, Int)] = []
-                for viewer in mine where viewer.welcomed && !viewer.closed {
-                    local.append((viewer.room, viewer.lastViewerCount ?? -1, 0))
-                }
-                lock.withLock { samples += local }
-                latch.countDown()
+            samples += loop.runAndWait {
+                mine.filter { $0.welcomed && !$0.closed }.map { ($0.room, $0.lastViewerCount ?? -1, 0) }
             }
         }
-        latch.wait()
         // The truth: every simulated viewer of the room, in every worker process.
         var actual = self.expectedViewers(upTo: self.rampTarget)
         if self.worker.count == 1 {

@@ -4,26 +4,24 @@ import OrderJournal
 import Transport
 import WebSocket
 
-/// The server object: event loops, listeners, and the shared state sessions reach through it.
+/// The server: builds the event loops and the pieces each job needs (rooms, fan-out, journal,
+/// HTTP router), wires them together, and runs, drains and stops them. Sessions are handed a
+/// `SessionContext` with exactly what they use, not this object.
 /// Tests run it in-process on port 0; `hometown serve` runs it until a signal.
-public final class HometownServer: @unchecked Sendable {
+public final class HometownServer: Sendable {
     public let config: ServerConfiguration
-    public let counters = ServerCounters()
     public let metrics = ServerMetrics()
-    let limiter: ConnectionLimiter
-    /// The web pages (viewer room, studio, room list).
-    public let staticFiles: StaticFiles
-    /// Set when a drain begins: /readyz turns 503 and new connections are refused.
-    public private(set) var draining = false
     let group: EventLoopGroup
-    let benchHub: BenchHub
-    public let rooms: RoomHub
-    var journal: GroupCommitJournal?
+    let directory: RoomDirectory
+    let rooms: RoomRunner
+    let readiness: Readiness
+    let journal: GroupCommitJournal?
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
-        self.group = try EventLoopGroup(loopCount: config.loopCount)
+        let group = try EventLoopGroup(loopCount: config.loopCount)
+        self.group = group
         if config.tls.enabled {
             let context: TLSContext
             do {
@@ -31,18 +29,22 @@ public final class HometownServer: @unchecked Sendable {
             } catch {
                 throw ConfigurationLoader.Error(key: "tls.cert/tls.key", problem: "\(error)")
             }
-            for loop in self.group.loops { loop.tlsContext = context }
+            for loop in group.loops { loop.tlsContext = context }
         }
-        self.staticFiles = StaticFiles.bundled()
-        self.limiter = ConnectionLimiter(
-            maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
-            ratePerIP: config.limits.connectionRatePerIP)
-        self.benchHub = BenchHub(loops: self.group.loops)
-        self.rooms = RoomHub(
-            loops: self.group.loops, settings: config.rooms.room,
-            epoch: String(WallClock.nowMillis(), radix: 36), counters: self.counters, metrics: self.metrics)
-        if config.journal.enabled { try self.openJournal(wrapStore: wrapStore) }
-        for loop in self.group.loops {
+        let directory = RoomDirectory(loops: group.loops, settings: config.rooms.room, epoch: String(WallClock.nowMillis(), radix: 36))
+        self.directory = directory
+        self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+        self.rooms = RoomRunner(
+            directory: directory, fanOut: FanOut(loops: group.loops, metrics: self.metrics), listing: RoomListing(),
+            metrics: self.metrics, journal: self.journal)
+        self.readiness = Readiness(journal: self.journal)
+        let context = SessionContext(
+            config: config,
+            limiter: ConnectionLimiter(
+                maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
+                ratePerIP: config.limits.connectionRatePerIP),
+            metrics: self.metrics, router: self.makeRouter(), rooms: self.rooms, bench: FanOut(loops: group.loops, metrics: nil))
+        for loop in group.loops {
             var lastTick: UInt64 = 0
             let metrics = self.metrics
             loop.onTick { now in
@@ -51,10 +53,29 @@ public final class HometownServer: @unchecked Sendable {
                 lastTick = now
             }
             loop.defaultLimits = config.outbound.limits
-            loop.acceptHandler = { [unowned self] connection in
-                WebSocketSession(connection: connection, server: self)
-            }
+            loop.acceptHandler = { connection in WebSocketSession(connection: connection, context: context) }
         }
+    }
+
+    /// One handler per plain-HTTP endpoint, each given only what it uses.
+    private func makeRouter() -> HTTPRouter {
+        var router = HTTPRouter()
+        let files = StaticFiles.bundled()
+        router.add("/", StaticFileHandler(files: files, page: "/static/index.html"))
+        router.add("/room/{name}", StaticFileHandler(files: files, page: "/static/room.html"))
+        router.add("/studio/{name}", StaticFileHandler(files: files, page: "/static/studio.html"))
+        router.add("/static/*", StaticFileHandler(files: files, page: nil))
+        router.add("/healthz", LivenessHandler())
+        router.add("/readyz", ReadinessHandler(readiness: self.readiness))
+        router.add("/metrics", MetricsHandler(render: { [unowned self] in self.renderMetrics() }))
+        router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
+        router.add("/api/dev/token", DevTokenHandler(enabled: self.config.devLoginEnabled, secret: self.config.auth.jwtSecret))
+        router.add(
+            "/api/rooms/{name}/orders", methods: ["GET"],
+            OrderExportHandler(
+                secret: self.config.auth.jwtSecret, directory: self.directory, dataDirectory: self.config.dataDirectory,
+                journalEnabled: self.config.journal.enabled))
+        return router
     }
 
     /// The bound port (after `start`), which differs from the configured one when that was 0.
@@ -64,7 +85,7 @@ public final class HometownServer: @unchecked Sendable {
     public func start() throws {
         try self.group.bind(host: self.config.host, port: self.config.port)
         self.group.start()
-        if self.config.rooms.demo { self.createDemoRoom() }
+        if self.config.rooms.demo { DemoRoom.create(in: self.rooms) }
         Log.info(
             "listening",
             [
@@ -74,50 +95,32 @@ public final class HometownServer: @unchecked Sendable {
     }
 
     /// The durable store: opened (created) in the data directory, every room and order restored
-    /// from it, and its writer thread started. Fails startup if the store cannot be opened.
-    private func openJournal(wrapStore: ((any OrderStore) -> any OrderStore)?) throws {
-        let directory = self.config.dataDirectory
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+    /// from it into `directory`, and its writer thread started. Fails startup if it cannot open.
+    private static func openJournal(
+        _ config: ServerConfiguration, _ directory: RoomDirectory, _ metrics: ServerMetrics,
+        _ wrapStore: ((any OrderStore) -> any OrderStore)?
+    ) throws -> GroupCommitJournal {
+        let path = config.dataDirectory
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(path)': \(String(cString: strerror(errno)))")
         }
-        let sqlite = try SQLiteOrderStore(path: directory + "/" + SQLiteOrderStore.fileName)
+        let sqlite = try SQLiteOrderStore(path: path + "/" + SQLiteOrderStore.fileName)
         let store = wrapStore?(sqlite) ?? sqlite
         let now = WallClock.nowMillis()
         var restoredOrders = 0
         for (snapshot, orders) in try store.load() {
-            self.rooms.install(Room.restore(snapshot, orders: orders, epoch: self.rooms.epoch, settings: self.config.rooms.room, now: now))
+            directory.place(Room.restore(snapshot, orders: orders, epoch: directory.epoch, settings: config.rooms.room, now: now))
             restoredOrders += orders.count
         }
         let journal = GroupCommitJournal(store: store)
-        let counters = self.counters
         journal.onFailure = { error in
-            counters.journalFailures.increment()
+            metrics.journalFailures.increment()
             Log.error("journal commit failed; orders in it were refused as unavailable", ["error": error])
         }
-        let metrics = self.metrics
         journal.onCommit = { _, seconds in metrics.journalCommitLatency.observe(seconds) }
         journal.start()
-        self.rooms.journal = journal
-        self.journal = journal
-        Log.info(
-            "store opened", ["path": directory + "/" + SQLiteOrderStore.fileName, "rooms": self.rooms.roomCount, "orders": restoredOrders])
-    }
-
-    /// The `demo` room: live, with hometown goods, so a newcomer sees a room selling at once.
-    private func createDemoRoom() {
-        // A demo room restored from the store keeps its state (and its sales' history).
-        guard self.rooms.host(for: "demo") == nil else { return }
-        let host = self.rooms.hostCreating("demo", owner: "hometown")
-        self.rooms.seed(
-            host,
-            commands: [
-                .open(title: "Hometown demo: winter bamboo shoots from the hills 冬笋直播"),
-                .productAdd(sku: "bamboo-shoots", title: "Winter bamboo shoots 冬笋 500 g", price: 3990, stock: 500),
-                .productAdd(sku: "navel-oranges", title: "Gannan navel oranges 赣南脐橙 2.5 kg", price: 4590, stock: 300),
-                .productAdd(sku: "red-apples", title: "Luochuan red apples 洛川苹果 12 pcs", price: 5990, stock: 200),
-                .pin(sku: "bamboo-shoots"),
-                .saleStart(sku: "bamboo-shoots", limit: 2, countdown: nil, seconds: nil),
-            ])
+        Log.info("store opened", ["path": path + "/" + SQLiteOrderStore.fileName, "rooms": directory.count, "orders": restoredOrders])
+        return journal
     }
 
     /// Graceful drain (SIGTERM/SIGINT): stop accepting, stop reading requests, let every order
@@ -128,7 +131,7 @@ public final class HometownServer: @unchecked Sendable {
     public func drain(timeout: Double) -> Bool {
         let deadline = WallClock.nowMillis() + Int64(timeout * 1000)
         func left() -> Double { max(0, Double(deadline - WallClock.nowMillis()) / 1000) }
-        self.draining = true
+        self.readiness.beginDrain()
         Log.info("draining", ["connections": self.connectionCount, "timeout": timeout])
         // 1. No new connections, no new requests.
         self.onEveryLoop { loop in
@@ -149,16 +152,23 @@ public final class HometownServer: @unchecked Sendable {
                 }
             }
         }
-        while self.connectionCount > 0 && left() > 0 { usleep(10_000) }
-        let clean = ordersDone && self.connectionCount == 0
+        let gone = self.waitForConnections(until: deadline)
+        let clean = ordersDone && gone
         // 4. Stop the loops (closing whatever is left) and flush the store.
         self.stop()
         Log.info("drained", ["clean": clean])
         return clean
     }
 
+    /// Waits (polling every 10 ms: the connections close on their loops' schedule) until no
+    /// connection is open or `deadline` passes. True when none is left.
+    private func waitForConnections(until deadline: Int64) -> Bool {
+        while self.connectionCount > 0 && WallClock.nowMillis() < deadline { usleep(10_000) }
+        return self.connectionCount == 0
+    }
+
     /// Runs `body` on every loop and waits for all of them.
-    private func onEveryLoop(_ body: @escaping (EventLoop) -> Void) {
+    private func onEveryLoop(_ body: @escaping @Sendable (EventLoop) -> Void) {
         let latch = CountdownLatch(self.group.loops.count)
         for loop in self.group.loops {
             loop.execute {
@@ -177,8 +187,11 @@ public final class HometownServer: @unchecked Sendable {
     }
 
     /// Ready to take traffic: not draining, and the store's last commit (if any) succeeded.
-    public var isReady: Bool { !self.draining && (self.journal?.isHealthy ?? true) }
+    public var isReady: Bool { self.readiness.problem == nil }
 
-    /// Open connections across loops (read racily; for tests and metrics).
+    /// Open connections across loops (any thread).
     public var connectionCount: Int { self.group.loops.reduce(0) { $0 + $1.connectionCount } }
+
+    /// The rooms that exist (any thread).
+    public var roomCount: Int { self.directory.count }
 }

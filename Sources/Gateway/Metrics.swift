@@ -1,5 +1,20 @@
+import LiveRoom
 import Synchronization
 import Transport
+
+/// A counter bumped from any event loop (relaxed atomic add), read by metrics and tests.
+public final class Counter: Sendable {
+    private let storage = Atomic<Int>(0)
+
+    public init() {}
+
+    @inline(__always)
+    public func increment(by amount: Int = 1) {
+        self.storage.wrappingAdd(amount, ordering: .relaxed)
+    }
+
+    public var value: Int { self.storage.load(ordering: .relaxed) }
+}
 
 /// Counters with a label (close reason, refusal code...). Bumped per event — a connection
 /// closing, a comment refused — never per delivered message, so a lock is cheap enough.
@@ -56,8 +71,16 @@ public final class Histogram: @unchecked Sendable {
     }
 }
 
-/// Everything `/metrics` reports that is not read straight off the loops.
+/// Everything `/metrics` reports that is not read straight off the loops. Counters count events
+/// (a protocol error, a disconnect, a refused comment), never per-delivery work, so their atomic
+/// adds and short locks stay off the fan-out path.
 public final class ServerMetrics: @unchecked Sendable {
+    public let protocolErrors = Counter()
+    public let slowConsumerDisconnects = Counter()
+    public let ordersAccepted = Counter()
+    /// Orders whose commit failed: stock given back, buyer told `unavailable`.
+    public let ordersUnavailable = Counter()
+    public let journalFailures = Counter()
     public let connectionsClosed = LabeledCounter()
     public let commentsAccepted = LabeledCounter()
     public let commentsRefused = LabeledCounter()
@@ -73,6 +96,15 @@ public final class ServerMetrics: @unchecked Sendable {
     private var viewers: [String: Int] = [:]
 
     public init() {}
+
+    /// Counts what a room said a command came to.
+    func record(_ outcome: RoomOutcome) {
+        switch outcome {
+        case .commentAccepted(let shown): self.commentsAccepted.increment(shown ? "true" : "false")
+        case .commentRefused(let code): self.commentsRefused.increment(code.rawValue)
+        case .orderRefused(let reason): self.ordersRefused.increment(reason)
+        }
+    }
 
     /// Latest stock of each live sale and viewers of each room, published by the host loops.
     func publish(room: String, viewers count: Int, liveStock: [(sku: String, left: Int)]) {
@@ -98,26 +130,29 @@ extension HometownServer {
             values.sorted(by: { $0.key < $1.key }).map { ("{\(key)=\"\(escapeLabel($0.key))\"}", $0.value) }
         }
         let loops = self.group.loops
-        metric("hometown_connections_open", "gauge", "Open TCP connections.", [("", loops.reduce(0) { $0 + $1.connectionCount })])
-        metric("hometown_connections_opened_total", "counter", "Connections accepted.", [("", loops.reduce(0) { $0 + $1.acceptedTotal })])
+        func total(_ counter: (LoopCounters) -> Int) -> [(labels: String, value: Int)] {
+            [("", loops.reduce(0) { $0 + counter($1.counters) })]
+        }
+        metric("hometown_connections_open", "gauge", "Open TCP connections.", total { $0.connections.load(ordering: .relaxed) })
+        metric("hometown_connections_opened_total", "counter", "Connections accepted.", total { $0.accepted.load(ordering: .relaxed) })
         metric(
             "hometown_connections_closed_total", "counter", "Connections closed, by reason (close code or cause).",
             labeled("reason", self.metrics.connectionsClosed.snapshot))
         metric(
             "hometown_accept_backoffs_total", "counter", "Times accepting paused because the process ran out of file descriptors.",
-            [("", loops.reduce(0) { $0 + $1.acceptBackoffs })])
+            total { $0.acceptBackoffs.load(ordering: .relaxed) })
         metric(
             "hometown_tls_handshake_failures_total", "counter", "TLS handshakes that failed (each cost only its own socket).",
-            [("", loops.reduce(0) { $0 + $1.tlsHandshakeFailures })])
-        metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.rooms.roomCount)])
+            total { $0.tlsHandshakeFailures.load(ordering: .relaxed) })
+        metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.directory.count)])
         let gauges = self.metrics.gauges
         metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.viewers))
         metric("hometown_messages_in_total", "counter", "WebSocket messages received.", [("", self.metrics.messagesIn.value)])
         metric(
             "hometown_messages_out_total", "counter", "Room messages queued to connections (a broadcast counts once per receiver).",
             [("", self.metrics.messagesOut.value)])
-        metric("hometown_bytes_in_total", "counter", "Bytes read from sockets.", [("", loops.reduce(0) { $0 + $1.bytesIn })])
-        metric("hometown_bytes_out_total", "counter", "Bytes written to sockets.", [("", loops.reduce(0) { $0 + $1.bytesOut })])
+        metric("hometown_bytes_in_total", "counter", "Bytes read from sockets.", total { $0.bytesIn.load(ordering: .relaxed) })
+        metric("hometown_bytes_out_total", "counter", "Bytes written to sockets.", total { $0.bytesOut.load(ordering: .relaxed) })
         metric(
             "hometown_comments_accepted_total", "counter", "Comments accepted, by whether the room was shown them.",
             labeled("shown", self.metrics.commentsAccepted.snapshot))
@@ -126,12 +161,12 @@ extension HometownServer {
             labeled("reason", self.metrics.commentsRefused.snapshot))
         metric(
             "hometown_orders_accepted_total", "counter", "Orders accepted (durably stored, then acknowledged).",
-            [("", self.counters.ordersAccepted.value)])
+            [("", self.metrics.ordersAccepted.value)])
         metric(
             "hometown_orders_refused_total", "counter", "Orders refused, by status.",
             labeled(
                 "status",
-                self.metrics.ordersRefused.snapshot.merging(["unavailable": self.counters.ordersUnavailable.value], uniquingKeysWith: +)))
+                self.metrics.ordersRefused.snapshot.merging(["unavailable": self.metrics.ordersUnavailable.value], uniquingKeysWith: +)))
         let stock = gauges.stock.sorted(by: { $0.key < $1.key }).map { entry -> (labels: String, value: Int) in
             let parts = entry.key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
             return ("{room=\"\(escapeLabel(parts[0]))\",sku=\"\(escapeLabel(parts.count > 1 ? parts[1] : ""))\"}", entry.value)
@@ -139,14 +174,14 @@ extension HometownServer {
         metric("hometown_sale_stock_left", "gauge", "Units left in each live sale.", stock)
         metric(
             "hometown_slow_consumer_disconnects_total", "counter", "Connections closed (4008) for not reading fast enough.",
-            [("", self.counters.slowConsumerDisconnects.value)])
+            [("", self.metrics.slowConsumerDisconnects.value)])
         metric(
             "hometown_slow_consumer_drops_total", "counter", "Droppable messages skipped for connections that were behind.",
-            [("", self.droppedMessages())])
+            [("", self.metrics.droppedMessages.value)])
         metric(
             "hometown_protocol_errors_total", "counter", "Connections failed for breaking RFC 6455.",
-            [("", self.counters.protocolErrors.value)])
-        metric("hometown_journal_failures_total", "counter", "Journal commits that failed.", [("", self.counters.journalFailures.value)])
+            [("", self.metrics.protocolErrors.value)])
+        metric("hometown_journal_failures_total", "counter", "Journal commits that failed.", [("", self.metrics.journalFailures.value)])
         self.metrics.fanOutLatency.render(
             "hometown_fanout_latency_seconds", help: "From a room event's encoding to its queueing on each loop's audience.", into: &out)
         self.metrics.journalCommitLatency.render(
@@ -154,8 +189,6 @@ extension HometownServer {
         self.metrics.eventLoopLag.render("hometown_event_loop_lag_seconds", help: "How late each event loop's 100 ms tick ran.", into: &out)
         return out
     }
-
-    private func droppedMessages() -> Int { self.metrics.droppedMessages.value }
 }
 
 func escapeLabel(_ text: String) -> String {

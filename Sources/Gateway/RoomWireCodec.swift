@@ -107,12 +107,7 @@ public enum RoomWireCodec {
         /// A SKU-like name: 1–64 of `[A-Za-z0-9_.-]`.
         func name(_ key: String) throws -> String {
             let text = try self.string(key, maxLength: 64)
-            guard !text.isEmpty,
-                text.utf8.allSatisfy({ byte in
-                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                        || byte == 0x5F || byte == 0x2D || byte == 0x2E
-                })
-            else { throw FieldError(message: "'\(key)' must be 1-64 of A-Z a-z 0-9 _ . -") }
+            guard Names.isValid(text, allowingDot: true) else { throw FieldError(message: "'\(key)' must be 1-64 of A-Z a-z 0-9 _ . -") }
             return text
         }
 

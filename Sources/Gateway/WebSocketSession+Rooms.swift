@@ -3,44 +3,57 @@ import LiveRoom
 import Transport
 import WebSocket
 
+/// Who may enter a live room, decided before the upgrade.
+struct RoomAdmission {
+    /// The room, or nil when a streamer opens a new one (created only once the upgrade succeeds,
+    /// so a plain GET creates nothing).
+    var handle: RoomHandle?
+    var room: String
+}
+
+struct AdmissionRefusal: Error {
+    let response: HTTPResponse
+}
+
 extension WebSocketSession {
-    /// Authenticates and finds the room before the upgrade: a bad, expired or wrong-room token
-    /// is 401, a room no streamer ever created is 404 (random names cost no memory).
-    func admitToRoom(_ room: String, _ head: HTTPRequestHead) -> Bool {
-        let auth = self.server.config.auth
-        self.member = self.server.rooms.makeMemberID()
+    /// Authenticates and finds the room: a bad, expired or wrong-room token is 401, a room nobody
+    /// created is 404 for viewers (random names cost no memory).
+    func admitToRoom(_ room: String, _ head: HTTPRequestHead) -> Result<RoomAdmission, AdmissionRefusal> {
+        let auth = self.context.config.auth
+        self.member = self.context.rooms.makeMemberID()
         if let token = head.queryValue("token") ?? head.bearerToken, !token.isEmpty {
             switch JWT.verify(token, secret: auth.jwtSecret, now: WallClock.nowMillis() / 1000) {
             case .failure(let error):
-                self.respond(.text(.unauthorized, "\(error)\n"))
-                return false
+                return .failure(AdmissionRefusal(response: .text(.unauthorized, "\(error)\n")))
             case .success(let claims):
                 guard let role = Role(rawValue: claims.role) else {
-                    self.respond(.text(.unauthorized, "unknown role '\(claims.role)'\n"))
-                    return false
+                    return .failure(AdmissionRefusal(response: .text(.unauthorized, "unknown role '\(claims.role)'\n")))
                 }
                 if let only = claims.room, only != room {
-                    self.respond(.text(.unauthorized, "this token is for room '\(only)'\n"))
-                    return false
+                    return .failure(AdmissionRefusal(response: .text(.unauthorized, "this token is for room '\(only)'\n")))
                 }
                 // Names are shown to the whole room: keep them to a display size whatever the token says.
                 self.identity = Identity(user: String(claims.sub.prefix(128)), name: String(claims.name.prefix(64)), role: role)
             }
         } else {
             guard auth.allowAnonymous else {
-                self.respond(.text(.unauthorized, "a token is required\n"))
-                return false
+                return .failure(AdmissionRefusal(response: .text(.unauthorized, "a token is required\n")))
             }
             self.identity = Identity.anonymousViewer(self.member)
         }
-        let host =
-            self.server.rooms.host(for: room)
-            ?? (self.identity.role.canSell ? self.server.rooms.hostCreating(room, owner: self.identity.user) : nil)
-        guard let host else {
-            self.respond(.text(.notFound, "no room '\(room)'\n"))
-            return false
+        let handle = self.context.rooms.directory.handle(for: room)
+        guard handle != nil || self.identity.role.canSell else {
+            return .failure(AdmissionRefusal(response: .text(.notFound, "no room '\(room)'\n")))
         }
-        self.host = host
+        return .success(RoomAdmission(handle: handle, room: room))
+    }
+
+    /// After the upgrade: the room (created now if a streamer opens it), the staff's larger
+    /// outbound allowance, and the join.
+    func enterRoom(_ admission: RoomAdmission, head: HTTPRequestHead) {
+        let rooms = self.context.rooms
+        let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)
+        self.room = handle
         if self.identity.role.isStaff {
             // The order stream is never dropped; give the people running the sale far more room
             // to fall behind during a stampede before the slow-consumer rule cuts them off.
@@ -49,7 +62,8 @@ extension WebSocketSession {
                 lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark,
                 hardLimit: limits.hardLimit * Self.staffOutboundFactor)
         }
-        return true
+        let since = head.queryValue("since").flatMap { UInt64($0) }
+        rooms.join(self, as: self.identity, handle: handle, since: since, epoch: head.queryValue("epoch"))
     }
 
     /// How many times the normal outbound hard limit a streamer or moderator gets.

@@ -1,36 +1,37 @@
 import Auth
-import JSON
 import LiveRoom
 import Transport
 import WebSocket
 
-/// One client connection through its life: the HTTP head, the upgrade, then WebSocket frames in
-/// and messages out. The fixed sequence bytes → parser → reader → endpoint, with no pipeline.
+/// One client connection through its life: the HTTP head, then either a plain-HTTP answer (from
+/// the router) or the upgrade, then WebSocket frames in and messages out. The fixed sequence
+/// bytes → parser → reader → endpoint, with no pipeline.
 ///
-/// Loop-confined, like its `Connection`.
-public final class WebSocketSession: ConnectionHandler {
+/// Loop-confined, like its `Connection`: every method runs on the connection's loop.
+final class WebSocketSession: ConnectionHandler {
     enum Phase {
         case awaitingHead(HTTPHeadParser)
         case open(WebSocketReader)
+        /// The parser or reader is out in a local variable while it works (so mutating it does
+        /// not copy its buffer); it is put back unless the session closed meanwhile.
+        case working
         /// We sent a close frame (or a final HTTP answer); input is ignored.
         case closing
     }
 
     let connection: Connection
-    let server: HometownServer
+    let context: SessionContext
     var phase: Phase
-    private var route: Route = .notFound
+    private var route: WebSocketRoute?
     private let openedAt: UInt64
     private var pingSent = false
     private var closeRequested = false
     /// Why the connection ended, when the server ended it (for the log line and /metrics).
     var closeReason: String?
-    /// The upgrade completed: such connections get an info log line when they open and close.
-    private var upgraded = false
     /// Live rooms: who this is, its member id, its room, and its slot in the loop's audience.
     var identity = Identity(user: "", name: "", role: .viewer, anonymous: true)
     var member: MemberID = 0
-    var host: RoomHub.RoomHost?
+    var room: RoomHandle?
     /// Position in this loop's `Audience` (of a room, or of a bench channel), -1 when in none.
     var audienceSlot = -1
 
@@ -38,10 +39,10 @@ public final class WebSocketSession: ConnectionHandler {
     private var refusal: HTTPResponse?
     private var admitted = false
 
-    init(connection: Connection, server: HometownServer) {
+    init(connection: Connection, context: SessionContext) {
         self.connection = connection
-        self.server = server
-        switch server.limiter.admit(connection.peerIPv4, now: WallClock.nowMillis()) {
+        self.context = context
+        switch context.limiter.admit(connection.peerIPv4, now: WallClock.nowMillis()) {
         case .admit:
             self.admitted = true
         case .full(let why):
@@ -49,17 +50,16 @@ public final class WebSocketSession: ConnectionHandler {
         case .tooFast:
             self.refusal = .text(.tooManyRequests, "too many new connections from your address\n", headers: [("Retry-After", "1")])
         }
-        self.phase = .awaitingHead(HTTPHeadParser(maxHeadSize: server.config.webSocket.maxHandshakeSize))
+        self.phase = .awaitingHead(HTTPHeadParser(maxHeadSize: context.config.webSocket.maxHandshakeSize))
         self.openedAt = connection.loop.now
     }
 
     // MARK: - ConnectionHandler
 
-    public func connectionReceived(_ connection: Connection, bytes: UnsafeMutableRawBufferPointer) {
+    func connectionReceived(_ connection: Connection, bytes: UnsafeMutableRawBufferPointer) {
         var offset = 0
         if case .awaitingHead(var parser) = self.phase {
-            // Release the parser's copy while we work on it (no copy-on-write of its buffer).
-            self.phase = .closing
+            self.phase = .working
             do {
                 switch try parser.feed(UnsafeRawBufferPointer(bytes)) {
                 case .needMoreData:
@@ -70,14 +70,12 @@ public final class WebSocketSession: ConnectionHandler {
                     self.handle(head)
                 }
             } catch {
-                self.respond(WebSocketHandshake.Rejection(status: error.status, message: "bad request head").response)
+                self.respondAndClose(WebSocketHandshake.Rejection(status: error.status, message: "bad request head").response)
                 return
             }
         }
         guard case .open(var reader) = self.phase else { return }
-        // Take the reader out of the enum while it works: mutating it in place would copy its
-        // message buffer on every call.
-        self.phase = .closing
+        self.phase = .working
         if self.process(bytes, from: offset, with: &reader) {
             self.phase = .open(reader)
         }
@@ -108,7 +106,7 @@ public final class WebSocketSession: ConnectionHandler {
                 // §5.5.1: answer a close with a close, echoing the code; then the server closes TCP.
                 let reply = code.map { WebSocketFrameEncoder.closePayload(code: $0) } ?? []
                 self.connection.enqueue(ServerFrame.make(.close, payload: reply))
-                self.closeReason = "peer close \(code.map { String($0.rawValue) } ?? "without code")"
+                self.closeReason = "peer close"
                 self.closeAfterFlush()
                 return false
             }
@@ -116,18 +114,18 @@ public final class WebSocketSession: ConnectionHandler {
         }
     }
 
-    public func connectionOverflowed(_ connection: Connection) {
+    func connectionOverflowed(_ connection: Connection) {
         // Slow consumer: drop what it has not started receiving, tell it why, and let go.
         connection.discardQueued()
         connection.enqueue(ServerFrame.close(.slowConsumer, reason: "slow consumer"), force: true)
-        self.server.counters.slowConsumerDisconnects.increment()
+        self.context.metrics.slowConsumerDisconnects.increment()
         self.closeReason = "4008 slow consumer"
         Log.debug("slow consumer", ["peer": Socket.format(ipv4: connection.peerIPv4)])
         self.closeAfterFlush()
     }
 
-    public func connectionTick(_ connection: Connection, now: UInt64) {
-        let settings = self.server.config.webSocket
+    func connectionTick(_ connection: Connection, now: UInt64) {
+        let settings = self.context.config.webSocket
         switch self.phase {
         case .awaitingHead:
             if now &- self.openedAt > nanoseconds(settings.handshakeTimeout) {
@@ -145,112 +143,90 @@ public final class WebSocketSession: ConnectionHandler {
                 self.pingSent = true
                 connection.enqueue(ServerFrame.make(.ping, payload: []))
             }
-        case .closing:
+        case .working, .closing:
             break
         }
     }
 
-    public func connectionClosed(_ connection: Connection) {
-        if self.admitted { self.server.limiter.release(connection.peerIPv4) }
-        let reason = self.closeReason ?? (self.upgraded ? "peer disconnected" : "http")
-        self.server.metrics.connectionsClosed.increment(reason)
-        if self.upgraded {
+    func connectionClosed(_ connection: Connection) {
+        if self.admitted { self.context.limiter.release(connection.peerIPv4) }
+        let reason = self.closeReason ?? (self.route != nil ? "peer disconnected" : "http")
+        self.context.metrics.connectionsClosed.increment(reason)
+        if let route = self.route {
             Log.info(
                 "connection closed",
                 [
-                    "peer": Socket.format(ipv4: connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+                    "peer": Socket.format(ipv4: connection.peerIPv4), "path": route.logName, "user": self.identity.user,
                     "reason": reason, "seconds": Double((connection.loop.now &- self.openedAt) / 1_000_000) / 1000,
                 ])
         }
         if case .bench(let channel) = self.route {
-            self.server.benchHub.unsubscribe(self, channel: channel)
+            self.context.bench.remove(self, room: channel)
         }
-        if let host = self.host {
-            self.server.rooms.leave(self, host: host)
-            self.host = nil
+        if let room = self.room {
+            self.context.rooms.leave(self, handle: room)
+            self.room = nil
         }
         self.phase = .closing
     }
 
-    // MARK: - Upgrade
+    // MARK: - The request head
 
     private func handle(_ head: HTTPRequestHead) {
         if let refusal = self.refusal {
             self.closeReason = "refused \(refusal.status.code)"
-            self.respond(refusal)
+            self.respondAndClose(refusal)
             return
         }
-        let route = Route.resolve(head, config: self.server.config)
-        switch route {
-        case .healthz:
-            self.respond(.text(.ok, "ok\n"))
+        guard let route = WebSocketRoute.resolve(head, config: self.context.config) else {
+            self.routeHTTP(head)
             return
-        case .readyz:
-            // Load balancers stop sending traffic on 503: while draining, or when the store
-            // cannot be written.
-            let ready = self.server.isReady
-            self.respond(
-                .text(ready ? .ok : .serviceUnavailable, ready ? "ready\n" : (self.server.draining ? "draining\n" : "store not writable\n"))
-            )
-            return
-        case .metrics:
-            self.respond(
-                HTTPResponse(
-                    status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                    body: Array(self.server.renderMetrics().utf8)))
-            return
-        case .notFound:
-            self.respond(.text(.notFound, "not found\n"))
-            return
-        case .orders(let room):
-            self.exportOrders(room, head)
-            return
-        case .file(let name):
-            guard head.method == "GET" || head.method == "HEAD" else {
-                self.respond(.text(.methodNotAllowed, "GET or HEAD\n", headers: [("Allow", "GET, HEAD")]))
+        }
+        var admission: RoomAdmission?
+        if case .live(let room) = route {
+            switch self.admitToRoom(room, head) {
+            case .failure(let refusal):
+                self.respondAndClose(refusal.response)
                 return
+            case .success(let admitted):
+                admission = admitted
             }
-            self.respond(self.server.staticFiles.response(for: name, head: head) ?? .text(.notFound, "not found\n"))
-            return
-        case .roomList:
-            var w = JSONWriter()
-            w.raw("[")
-            for (index, entry) in self.server.rooms.roomListing.enumerated() {
-                if index > 0 { w.raw(",") }
-                w.raw("{\"room\":"); w.string(entry.room)
-                w.raw(",\"title\":"); w.string(entry.title)
-                w.raw(",\"live\":"); w.bool(entry.live)
-                w.raw(",\"viewers\":"); w.int(entry.viewers); w.raw("}")
-            }
-            w.raw("]")
-            self.respond(
-                HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: w.bytes))
-            return
-        case .devToken:
-            self.issueDevToken(head)
-            return
-        case .echo, .bench:
-            break
-        case .live(let room):
-            guard self.admitToRoom(room, head) else { return }
         }
         // Browsers send Origin; an allow list stops other sites' pages from using a viewer's
         // cookies or tokens against us (cross-site WebSocket hijacking).
-        let origins = self.server.config.limits.allowedOrigins
+        let origins = self.context.config.limits.allowedOrigins
         if !origins.isEmpty, let origin = head.header("Origin"), !origins.contains(origin) {
-            self.respond(.text(.forbidden, "origin not allowed\n"))
+            self.respondAndClose(.text(.forbidden, "origin not allowed\n"))
             return
         }
         let accept: String
         switch WebSocketHandshake.validate(head) {
         case .failure(let rejection):
-            self.respond(rejection.response)
+            self.respondAndClose(rejection.response)
             return
         case .success(let value):
             accept = value
         }
-        self.route = route
-        let config = self.server.config
+        self.upgrade(route, accept: accept, head: head, admission: admission)
+    }
+
+    /// A plain-HTTP request: the router's handler answers, and the connection closes after it.
+    private func routeHTTP(_ head: HTTPRequestHead) {
+        switch self.context.router.match(head) {
+        case .notFound:
+            self.respondAndClose(.text(.notFound, "not found\n"))
+        case .methodNotAllowed(let allowed):
+            let list = allowed.joined(separator: ", ")
+            self.respondAndClose(.text(.methodNotAllowed, list + "\n", headers: [("Allow", list)]))
+        case .handler(let handler, let request):
+            self.phase = .closing
+            let bound = LoopBound(self, loop: self.connection.loop)
+            handler.handle(request, reply: HTTPReply { response in bound.withValueOnLoop { $0.respondAndClose(response) } })
+        }
+    }
+
+    private func upgrade(_ route: WebSocketRoute, accept: String, head: HTTPRequestHead, admission: RoomAdmission?) {
+        let config = self.context.config
         let reader: WebSocketReader
         switch route {
         case .echo:
@@ -261,26 +237,27 @@ public final class WebSocketSession: ConnectionHandler {
             self.connection.limits = OutboundLimits(
                 lowWaterMark: limits.lowWater, highWaterMark: limits.highWater,
                 hardLimit: max(limits.hardLimit, 2 * maxMessage + limits.highWater))
-        default:
+        case .bench, .live:
             reader = WebSocketReader(
-                role: .server, maxFrameSize: config.webSocket.maxFrameSize,
-                maxMessageSize: config.webSocket.maxMessageSize)
+                role: .server, maxFrameSize: config.webSocket.maxFrameSize, maxMessageSize: config.webSocket.maxMessageSize)
         }
+        self.route = route
         self.connection.enqueue(WebSocketHandshake.acceptResponse(acceptValue: accept).serialized())
         self.phase = .open(reader)
-        self.upgraded = true
         Log.info(
             "connection opened",
             [
-                "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": self.routeName, "user": self.identity.user,
+                "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": route.logName, "user": self.identity.user,
                 "role": self.identity.role.rawValue,
             ])
-        if case .bench(let channel) = route {
-            self.server.benchHub.subscribe(self, channel: channel)
-        }
-        if let host = self.host {
-            let since = head.queryValue("since").flatMap { UInt64($0) }
-            self.server.rooms.join(self, host: host, since: since, epoch: head.queryValue("epoch"))
+        switch route {
+        case .echo:
+            break
+        case .bench(let channel):
+            self.context.bench.add(self, room: channel)
+        case .live:
+            guard let admission else { return }
+            self.enterRoom(admission, head: head)
         }
     }
 
@@ -296,18 +273,8 @@ public final class WebSocketSession: ConnectionHandler {
         self.closeAfterFlush()
     }
 
-    /// The route as a short name for logs.
-    private var routeName: String {
-        switch self.route {
-        case .echo: return "/echo"
-        case .bench(let channel): return "/bench/\(channel)"
-        case .live(let room): return "/live/\(room)"
-        default: return "-"
-        }
-    }
-
-    /// A final plain-HTTP answer; the connection closes after it.
-    func respond(_ response: HTTPResponse) {
+    /// A final plain-HTTP answer, after which the connection closes.
+    func respondAndClose(_ response: HTTPResponse) {
         self.connection.enqueue(response.serialized())
         self.closeAfterFlush()
     }
@@ -315,39 +282,36 @@ public final class WebSocketSession: ConnectionHandler {
     // MARK: - Messages
 
     private func received(_ message: WebSocketMessage) {
-        self.server.metrics.messagesIn.increment()
+        self.context.metrics.messagesIn.increment()
         switch self.route {
         case .echo:
             self.connection.enqueue(ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload))
         case .bench(let channel):
             let frame = ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload)
-            self.server.benchHub.publish(frame, channel: channel, from: self.connection.loop)
+            self.context.bench.broadcast(frame, droppable: false, room: channel)
         case .live:
-            guard let host = self.host else { return }
+            guard let room = self.room else { return }
             guard message.kind == .text else {
-                self.sendError(.badJSON, "messages are JSON text frames", ref: nil)
+                self.context.rooms.reply(
+                    .error(code: .badJSON, message: "messages are JSON text frames", ref: nil), to: self.member, handle: room)
                 return
             }
             switch RoomWireCodec.decode(message.payload) {
             case .failure(let error):
-                self.sendError(error.code, error.message, ref: error.ref)
+                // Answered through the room's queue, so it comes after the answers to this
+                // connection's earlier commands.
+                self.context.rooms.reply(.error(code: error.code, message: error.message, ref: error.ref), to: self.member, handle: room)
             case .success(let (command, ref)):
-                self.server.rooms.submit(command, ref: ref, from: self, host: host)
+                self.context.rooms.submit(command, ref: ref, from: self.member, handle: room)
             }
-        case .healthz, .readyz, .metrics, .notFound, .orders, .file, .roomList, .devToken:
+        case nil:
             break
         }
     }
 
-    /// An error answered here, without a trip to the room (the message never reached it).
-    private func sendError(_ code: RoomError, _ message: String, ref: String?) {
-        let event = RoomEvent.error(code: code, message: message, ref: ref)
-        self.connection.enqueue(ServerFrame.make(.text, payload: RoomWireCodec.encode(event)))
-    }
-
     /// §7.1.7: fail the connection with the code the RFC prescribes, then ignore further input.
     private func fail(_ error: WebSocketProtocolError) {
-        self.server.counters.protocolErrors.increment()
+        self.context.metrics.protocolErrors.increment()
         Log.debug("protocol error", ["error": error, "code": error.closeCode])
         self.connection.enqueue(ServerFrame.close(error.closeCode))
         self.closeReason = "\(error.closeCode.rawValue) protocol error"
@@ -357,7 +321,7 @@ public final class WebSocketSession: ConnectionHandler {
     private func closeAfterFlush() {
         self.phase = .closing
         self.closeRequested = true
-        self.connection.closeAfterFlush(timeout: nanoseconds(self.server.config.webSocket.closeTimeout))
+        self.connection.closeAfterFlush(timeout: nanoseconds(self.context.config.webSocket.closeTimeout))
     }
 }
 
@@ -365,12 +329,3 @@ func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1_000_000_000) 
 
 @available(*, unavailable)
 extension WebSocketSession: Sendable {}
-
-extension String {
-    var trimmingWhitespaceForName: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace || first.isNewline { scalars.removeFirst() }
-        while let last = scalars.last, last.isWhitespace || last.isNewline { scalars.removeLast() }
-        return String(scalars)
-    }
-}

@@ -3,7 +3,10 @@ extension Room {
     /// buyer's limit, sold out. A ref once accepted returns the same order forever; refusals do
     /// not bind the ref, so the buyer may retry.
     func order(sku: SKU, qty: Int, ref: String, from member: MemberID, _ identity: Identity, now: Int64) -> [RoomEffect] {
-        if identity.anonymous { return self.refuse(member, .unauthorized, "sign in to buy", ref) }
+        if identity.anonymous {
+            return [.record(.orderRefused(reason: RoomError.unauthorized.rawValue))]
+                + self.refuse(member, .unauthorized, "sign in to buy", ref)
+        }
         let key = identity.user + "\n" + ref
         if let existing = self.acceptedOrders[key] {
             return [.send(member, .orderResult(ref: ref, status: .accepted, order: existing.id))]
@@ -13,7 +16,7 @@ extension Room {
             return []
         }
         func answer(_ status: OrderStatus) -> [RoomEffect] {
-            [.send(member, .orderResult(ref: ref, status: status, order: nil))]
+            [.record(.orderRefused(reason: status.rawValue)), .send(member, .orderResult(ref: ref, status: status, order: nil))]
         }
         guard var product = self.products[sku], qty >= 1, qty <= self.settings.maxOrderQuantity else {
             return answer(.invalid)
@@ -40,7 +43,7 @@ extension Room {
             self.stockDirty.remove(sku)
             self.stockSentAt[sku] = now
             effects.append(.broadcast(.stock(sku: sku, left: 0), droppable: true))
-            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+            effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
         }
         return effects
     }
@@ -61,6 +64,10 @@ extension Room {
     /// The order could not be stored: its stock goes back, the buyer's count is undone, the ref is
     /// free again, and the buyer hears `unavailable` (and may retry the same ref).
     public func orderFailed(_ order: Order, now: Int64) -> [RoomEffect] {
+        self.sealed(self.failing(order, now: now))
+    }
+
+    private func failing(_ order: Order, now: Int64) -> [RoomEffect] {
         let key = order.user + "\n" + order.ref
         guard let pending = self.pendingOrders.removeValue(forKey: key) else { return [] }
         self.ledger.add(order.sku, quantity: order.qty)
@@ -73,7 +80,7 @@ extension Room {
         if var product = self.products[order.sku], product.sale.state == .soldOut {
             product.sale.state = .live
             self.products[order.sku] = product
-            effects.append(.broadcast(.sale(sku: order.sku, sale: product.sale), droppable: false))
+            effects.append(self.announce(.sale(sku: order.sku, sale: product.sale)))
         }
         self.stockDirty.insert(order.sku)
         return effects
@@ -88,7 +95,7 @@ extension Room {
         self.products[sku] = product
         self.productOrder.append(sku)
         self.ledger.add(sku, quantity: stock)
-        return [.broadcast(.product(product), droppable: false)]
+        return [self.announce(.product(product))]
     }
 
     func restock(sku: SKU, qty: Int, member: MemberID, ref: String?, now: Int64) -> [RoomEffect] {
@@ -98,13 +105,13 @@ extension Room {
         var effects: [RoomEffect] = []
         if product.sale.state == .soldOut {
             product.sale.state = .live
-            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+            effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
         }
         self.products[sku] = product
         product.left = self.ledger.left(sku)
         self.stockDirty.remove(sku)
         self.stockSentAt[sku] = now
-        return [.broadcast(.product(product), droppable: false)] + effects
+        return [self.announce(.product(product))] + effects
     }
 
     func startSale(sku: SKU, limit: Int, countdown: Int?, seconds: Int?, member: MemberID, ref: String?, now: Int64)
@@ -119,7 +126,7 @@ extension Room {
         self.products[sku] = product
         // Each sale has its own per-buyer limit.
         self.boughtBySKU[sku] = [:]
-        return [.broadcast(.sale(sku: sku, sale: product.sale), droppable: false)]
+        return [self.announce(.sale(sku: sku, sale: product.sale))]
     }
 
     /// Moves sales along the clock: scheduled → live at `startsAt`, live → ended at `endsAt`.
@@ -138,7 +145,7 @@ extension Room {
             if next != sale.state {
                 product.sale.state = next
                 self.products[sku] = product
-                effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+                effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
             }
         }
         return effects

@@ -3,6 +3,10 @@ extension Room {
     /// what is coalesced (viewer count, likes, stock, the bought ticker) when its interval is up
     /// and it changed. All of these are latest-wins and droppable.
     public func tick(now: Int64) -> [RoomEffect] {
+        self.sealed(self.ticking(now: now))
+    }
+
+    private func ticking(now: Int64) -> [RoomEffect] {
         var effects = self.advanceSales(now: now)
         let viewers = self.viewerCount
         if viewers != self.lastViewerCount && now - self.viewersSentAt >= self.settings.viewerCountInterval {

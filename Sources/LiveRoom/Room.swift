@@ -47,6 +47,8 @@ public final class Room {
     var totalLikes = 0
     var likesSentAt: Int64 = 0
     var stockDirty: Set<SKU> = []
+    /// Set by `announce`: this call changed durable state, so its effects start with `.persist`.
+    var unsavedChange = false
     var stockSentAt: [SKU: Int64] = [:]
     var pendingBought: (name: String, sku: SKU, qty: Int)?
     /// When idle commenters were last forgotten.
@@ -141,6 +143,10 @@ public final class Room {
 
     /// Applies one command from `member`. `ref` is the client's request reference, echoed in errors.
     public func apply(_ command: RoomCommand, from member: MemberID, ref: String? = nil, now: Int64) -> [RoomEffect] {
+        self.sealed(self.applying(command, from: member, ref: ref, now: now))
+    }
+
+    private func applying(_ command: RoomCommand, from member: MemberID, ref: String?, now: Int64) -> [RoomEffect] {
         guard let identity = self.members[member] else { return [] }
         switch command.permission {
         case .anyone:
@@ -162,7 +168,7 @@ public final class Room {
         case .open(let title):
             if let title { self.title = title }
             self.live = true
-            effects.append(.broadcast(.room(live: true, title: self.title), droppable: false))
+            effects.append(self.announce(.room(live: true, title: self.title)))
         case .close:
             effects += self.closeRoom(now: now)
         case .productAdd(let sku, let title, let price, let stock):
@@ -172,7 +178,7 @@ public final class Room {
         case .pin(let sku):
             if let sku, self.products[sku] == nil { return effects + self.refuse(member, .notFound, "no product \(sku)", ref) }
             self.pinned = sku
-            effects.append(.broadcast(.pin(sku: sku), droppable: false))
+            effects.append(self.announce(.pin(sku: sku)))
         case .saleStart(let sku, let limit, let countdown, let seconds):
             effects += self.startSale(sku: sku, limit: limit, countdown: countdown, seconds: seconds, member: member, ref: ref, now: now)
         case .saleStop(let sku):
@@ -180,10 +186,10 @@ public final class Room {
             product.sale.state = .ended
             product.sale.endsAt = now
             self.products[sku] = product
-            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+            effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
         case .slowMode(let seconds):
             self.slowModeSeconds = seconds
-            effects.append(.broadcast(.slowMode(seconds: seconds), droppable: false))
+            effects.append(self.announce(.slowMode(seconds: seconds)))
         case .mute(let user, let seconds):
             let until = seconds.map { now + Int64($0) * 1000 } ?? Int64.max
             self.mutedUntil[user] = until
@@ -195,6 +201,20 @@ public final class Room {
             effects += self.ban(user, by: identity, member: member, ref: ref)
         }
         return effects
+    }
+
+    /// A change of durable state (room, product, pin, sale, slow mode) told to everyone: never
+    /// dropped, and marks the call's effects as needing a save before they are carried out.
+    func announce(_ event: RoomEvent) -> RoomEffect {
+        self.unsavedChange = true
+        return .broadcast(event, droppable: false)
+    }
+
+    /// The effects of one public call, led by `.persist` when the call changed durable state.
+    func sealed(_ effects: [RoomEffect]) -> [RoomEffect] {
+        guard self.unsavedChange else { return effects }
+        self.unsavedChange = false
+        return [.persist(self.snapshot())] + effects
     }
 
     func refuse(_ member: MemberID, _ code: RoomError, _ message: String, _ ref: String?) -> [RoomEffect] {
@@ -228,13 +248,13 @@ public final class Room {
 
     private func closeRoom(now: Int64) -> [RoomEffect] {
         self.live = false
-        var effects: [RoomEffect] = [.broadcast(.room(live: false, title: self.title), droppable: false)]
+        var effects: [RoomEffect] = [self.announce(.room(live: false, title: self.title))]
         for sku in self.productOrder {
             guard var product = self.products[sku], product.sale.state == .live || product.sale.state == .scheduled else { continue }
             product.sale.state = .ended
             product.sale.endsAt = now
             self.products[sku] = product
-            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
+            effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
         }
         return effects
     }

@@ -84,4 +84,19 @@ public enum RoomEffect: Equatable, Sendable {
     /// Make this order durable, then report back with `orderCommitted` or `orderFailed`.
     /// Nobody is told "accepted" before that.
     case commit(Order)
+    /// The room's durable state changed: store this snapshot, and carry out the effects after this
+    /// one (and anything later for this room) only once it is stored, so nobody hears of a change
+    /// that a crash would forget. The room puts it first in the list of the call that changed it.
+    case persist(RoomSnapshot)
+    /// What the command came to, for metrics: the room says it, nobody reads it off other effects.
+    case record(RoomOutcome)
+}
+
+/// The outcome of a comment or an order, counted by the gateway's metrics.
+public enum RoomOutcome: Equatable, Sendable {
+    /// A comment accepted; `shown` when the room saw it (false: only its sender, over budget).
+    case commentAccepted(shown: Bool)
+    case commentRefused(RoomError)
+    /// An order answered with something other than `accepted` (a status or an error code).
+    case orderRefused(reason: String)
 }

@@ -1,13 +1,14 @@
 import Glibc
 import LiveRoom
 import Synchronization
+import Transport
 
 /// The order journal's writer: one thread that takes everything submitted since its last commit
 /// and stores it in one transaction with one fsync. While a commit is in flight, new orders
 /// gather for the next one, so the cost of durability is shared by every order of a busy moment
 /// (group commit). Completions say whether the order is durable.
 public final class GroupCommitJournal: @unchecked Sendable {
-    public typealias Completion = (Bool) -> Void
+    public typealias Completion = @Sendable (Bool) -> Void
 
     private let store: any OrderStore
     private var mutex = pthread_mutex_t()
@@ -34,15 +35,7 @@ public final class GroupCommitJournal: @unchecked Sendable {
     }
 
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        pthread_create(
-            &thread, nil,
-            { argument in
-                Unmanaged<GroupCommitJournal>.fromOpaque(argument!).takeRetainedValue().run()
-                return nil
-            }, box.toOpaque())
-        self.thread = thread
+        self.thread = Threads.start { self.run() }
     }
 
     /// Queues an order; `completion` runs on the writer thread once it is durable (true) or the

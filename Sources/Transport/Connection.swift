@@ -64,6 +64,7 @@ public final class Connection {
     @discardableResult
     @inline(__always)
     public func enqueue(_ bytes: SharedBytes, droppable: Bool = false, force: Bool = false) -> Bool {
+        self.loop.assertInLoop()
         guard self.state == .open || force else { return false }
         let queued = self.queue.queuedBytes
         if queued > self.limits.highWaterMark {
@@ -100,12 +101,14 @@ public final class Connection {
 
     /// Drops every queued message not yet started (a partially written one stays).
     public func discardQueued() {
+        self.loop.assertInLoop()
         _ = self.queue.dropUnstarted()
     }
 
     /// Writes what is queued, then half-closes and waits (at most `timeout` ns in all) for the peer
     /// to close. Input arriving meanwhile is discarded.
     public func closeAfterFlush(timeout: UInt64 = 5_000_000_000) {
+        self.loop.assertInLoop()
         guard self.state == .open else { return }
         if let tls = self.tls {
             let alert = tls.shutdown()
@@ -124,12 +127,14 @@ public final class Connection {
 
     /// Takes no more input from this peer (output still flows). Used by a draining server.
     public func stopReading() {
+        self.loop.assertInLoop()
         self.readingStopped = true
         self.loop.updateInterest(self)
     }
 
     /// Closes now, dropping anything queued. The handler hears of it at the end of the iteration.
     public func abort() {
+        self.loop.assertInLoop()
         self.loop.scheduleClose(self)
     }
 }

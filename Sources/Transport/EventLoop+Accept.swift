@@ -42,7 +42,7 @@ extension EventLoop {
     func pauseListeners() {
         guard !self.listenersPaused else { return }
         self.listenersPaused = true
-        self.acceptBackoffs += 1
+        self.counters.acceptBackoffs.wrappingAdd(1, ordering: .relaxed)
         for fd in self.listeners { _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, 0, 0) }
         self.schedule(after: 100_000_000) { [unowned self] in
             self.listenersPaused = false
@@ -61,6 +61,7 @@ extension EventLoop {
         fd: Int32, peerIPv4: UInt32 = 0, tls: TLSContext? = nil,
         makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
     ) -> Connection {
+        self.assertInLoop()
         let generation = self.nextGeneration
         self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
         let connection = Connection(
@@ -73,8 +74,8 @@ extension EventLoop {
             if connection.tls == nil { self.scheduleClose(connection) }
         }
         self.connections[Int(fd)] = connection
-        self.connectionCount += 1
-        self.acceptedTotal += 1
+        self.counters.connections.wrappingAdd(1, ordering: .relaxed)
+        self.counters.accepted.wrappingAdd(1, ordering: .relaxed)
         self.updateInterest(connection)
         if let factory = makeHandler ?? self.acceptHandler {
             connection.handler = factory(connection)
@@ -98,7 +99,7 @@ extension EventLoop {
             }
         } catch {
             // A bad handshake or record costs this socket and nothing else.
-            if case .handshake = error { self.tlsHandshakeFailures += 1 }
+            if case .handshake = error { self.counters.tlsHandshakeFailures.wrappingAdd(1, ordering: .relaxed) }
             self.scheduleClose(connection)
         }
     }

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import Synchronization
 
 /// One thread, one epoll instance, and every connection it accepted: the Redis `ae.c` shape.
 ///
@@ -17,16 +18,13 @@ public final class EventLoop {
     public var defaultLimits = OutboundLimits.default
     /// When set, every accepted connection speaks TLS (`wss://`) through this context.
     public var tlsContext: TLSContext?
-    public internal(set) var tlsHandshakeFailures = 0
     /// Decrypted bytes land here before the handler sees them (TLS connections only).
     lazy var plaintextBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
-    // Counters for metrics; written only by this loop, read racily by the metrics endpoint.
-    public internal(set) var connectionCount = 0
-    public internal(set) var acceptedTotal = 0
-    public private(set) var bytesIn = 0
-    public private(set) var bytesOut = 0
-    public internal(set) var acceptBackoffs = 0
+    /// Counters for metrics: written by this loop, read by any thread (relaxed atomics).
+    public let counters = LoopCounters()
+    /// Open connections of this loop; any thread.
+    public var connectionCount: Int { self.counters.connections.load(ordering: .relaxed) }
 
     let epfd: Int32
     private let wakeFD: Int32
@@ -39,7 +37,7 @@ public final class EventLoop {
     private var closeList: [Connection] = []
 
     private let inboxLock = Lock()
-    private var inbox: [() -> Void] = []
+    private var inbox: [@Sendable () -> Void] = []
     private var wakePending = false
 
     private var timers = TimerHeap()
@@ -47,7 +45,11 @@ public final class EventLoop {
     private let tickInterval: UInt64
     private var lastSweep: UInt64 = 0
     private var stopping = false
-    private var thread: pthread_t?
+    /// The thread running `run()` (0 before it starts and after it ends): what `inLoop` compares
+    /// with. Written by that thread, read by any, so atomic.
+    private let runningThread = Atomic<UInt>(0)
+    /// The thread `start()` created, for `join()`; touched only by the thread that owns the group.
+    private var startedThread: pthread_t?
 
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let iovecs: UnsafeMutablePointer<iovec>
@@ -98,23 +100,13 @@ public final class EventLoop {
 
     /// Starts the loop on a thread of its own.
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { argument in
-                let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
-                loop.run()
-                return nil
-            }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        self.thread = thread
+        self.startedThread = Threads.start { self.run() }
     }
 
     /// Waits for the loop's thread to finish (after `stop`).
     public func join() {
-        if let thread = self.thread { pthread_join(thread, nil) }
-        self.thread = nil
+        if let thread = self.startedThread { pthread_join(thread, nil) }
+        self.startedThread = nil
     }
 
     /// Asks the loop to close its listeners and connections and return from `run`. Thread-safe.
@@ -124,13 +116,30 @@ public final class EventLoop {
 
     /// True when called on this loop's thread.
     public var inLoop: Bool {
-        guard let thread = self.thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        let thread = self.runningThread.load(ordering: .relaxed)
+        return thread != 0 && pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// True while a thread runs this loop (`run()` has begun and not returned).
+    public var isRunning: Bool { self.runningThread.load(ordering: .relaxed) != 0 }
+
+    /// Traps (in debug builds) when called off this loop's thread while the loop runs: every entry
+    /// point to loop-owned state calls it, so confinement is checked rather than promised. Before
+    /// the loop runs (setup) and after it ended (teardown) one thread owns everything, so any
+    /// thread may call.
+    @inline(__always)
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(
+            self.runningThread.load(ordering: .relaxed) == 0 || self.inLoop,
+            "called off event loop \(self.index)'s thread", file: file, line: line)
     }
 
     /// Runs `task` on this loop's thread at its next iteration. Thread-safe; the only way in from
     /// outside. One lock per call, and one eventfd write per batch (not per task).
-    public func execute(_ task: @escaping () -> Void) {
+    ///
+    /// `task` is `@Sendable`: it runs on another thread than the one that made it. Loop-owned
+    /// values it carries go inside a `LoopBound`, which checks on use that it is back on its loop.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
         let mustWake = self.inboxLock.withLock { () -> Bool in
             self.inbox.append(task)
             if self.wakePending { return false }
@@ -143,13 +152,29 @@ public final class EventLoop {
         }
     }
 
+    /// Runs `body` on this loop and returns its result: for a thread that is not a loop (a test, a
+    /// tool's main thread) to read loop-owned state. On the loop itself it simply calls `body`.
+    public func runAndWait<Result>(_ body: @escaping @Sendable () -> Result) -> Result {
+        if self.inLoop { return body() }
+        let slot = ResultSlot<Result>()
+        let latch = CountdownLatch(1)
+        self.execute {
+            slot.value = body()
+            latch.countDown()
+        }
+        latch.wait()
+        return slot.value!
+    }
+
     /// Runs `task` on this loop after `delay` ns (at tick resolution). Loop thread only.
     public func schedule(after delay: UInt64, _ task: @escaping () -> Void) {
+        self.assertInLoop()
         self.timers.push(deadline: self.now &+ delay, task)
     }
 
     /// Calls `handler(now)` on every tick. Loop thread only.
     public func onTick(_ handler: @escaping (UInt64) -> Void) {
+        self.assertInLoop()
         self.tickHandlers.append(handler)
     }
 
@@ -158,6 +183,7 @@ public final class EventLoop {
     /// Adds a listening socket (from `Socket.listen`); this loop accepts from it. Loop thread, or
     /// before `start`.
     public func addListener(_ fd: Int32) throws {
+        self.assertInLoop()
         let tag = Self.listenerTag | UInt64(self.listeners.count)
         guard hometown_epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, HOMETOWN_EPOLLIN, tag) == 0 else {
             throw TransportError("epoll_ctl(listener)")
@@ -167,6 +193,7 @@ public final class EventLoop {
 
     /// Stops accepting (graceful drain): listeners are closed, existing connections stay.
     public func closeListeners() {
+        self.assertInLoop()
         for fd in self.listeners {
             _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, 0, 0)
             Glibc.close(fd)
@@ -178,7 +205,8 @@ public final class EventLoop {
 
     /// Runs until `stop`. Called by `start` on the loop's own thread.
     public func run() {
-        if self.thread == nil { self.thread = pthread_self() }
+        self.runningThread.store(pthread_self(), ordering: .relaxed)
+        defer { self.runningThread.store(0, ordering: .relaxed) }
         while !self.stopping {
             let count = hometown_epoll_wait(self.epfd, self.events, Int32(Self.maxEvents), -1)
             self.now = MonotonicClock.now()
@@ -234,7 +262,7 @@ public final class EventLoop {
     private func runInbox() {
         var value: UInt64 = 0
         _ = Glibc.read(self.wakeFD, &value, 8)
-        let tasks = self.inboxLock.withLock { () -> [() -> Void] in
+        let tasks = self.inboxLock.withLock { () -> [@Sendable () -> Void] in
             let tasks = self.inbox
             self.inbox = []
             self.wakePending = false
@@ -283,7 +311,7 @@ public final class EventLoop {
             }
             let count = Glibc.read(connection.fd, self.readBuffer.baseAddress, self.readBuffer.count)
             if count > 0 {
-                self.bytesIn += count
+                self.counters.bytesIn.wrappingAdd(count, ordering: .relaxed)
                 connection.lastReadAt = self.now
                 if connection.state == .open, let handler = connection.handler {
                     let bytes = UnsafeMutableRawBufferPointer(rebasing: self.readBuffer[0..<count])
@@ -334,7 +362,7 @@ public final class EventLoop {
                 self.scheduleClose(connection)
                 return
             }
-            self.bytesOut += written
+            self.counters.bytesOut.wrappingAdd(written, ordering: .relaxed)
             connection.queue.consume(written)
             if written < total { break }  // The socket is full; EPOLLOUT will tell us when it is not.
         }
@@ -394,7 +422,7 @@ public final class EventLoop {
                 {
                     self.connections[Int(connection.fd)] = nil
                 }
-                self.connectionCount -= 1
+                self.counters.connections.wrappingSubtract(1, ordering: .relaxed)
                 connection.queue = OutboundQueue()
                 let handler = connection.handler
                 connection.handler = nil
@@ -411,7 +439,7 @@ public final class EventLoop {
     }
 
     private func runInboxWithoutWaiting() {
-        let tasks = self.inboxLock.withLock { () -> [() -> Void] in
+        let tasks = self.inboxLock.withLock { () -> [@Sendable () -> Void] in
             let tasks = self.inbox
             self.inbox = []
             return tasks
@@ -421,9 +449,30 @@ public final class EventLoop {
 
     /// All open connections of this loop (loop thread only).
     public func forEachConnection(_ body: (Connection) -> Void) {
+        self.assertInLoop()
         for case let connection? in self.connections where connection.state != .closed { body(connection) }
     }
 }
 
-@available(*, unavailable)
-extension EventLoop: Sendable {}
+/// Safe to share because everything a loop owns is reached either through the thread-safe entry
+/// points (`execute`, `stop`, `inLoop`, `index`, `counters`) or from the loop's own thread, which
+/// `assertInLoop()` checks in debug builds at each loop-only entry.
+extension EventLoop: @unchecked Sendable {}
+
+/// A result handed from a loop to a waiting thread: written on the loop before the latch counts
+/// down, read after the wait, so the latch orders the two accesses.
+private final class ResultSlot<Value>: @unchecked Sendable {
+    var value: Value?
+}
+
+/// Per-loop counters for metrics: bumped by the loop, read by any thread. Relaxed atomics: each
+/// is an independent tally, and the bumps happen per syscall or per connection, not per message.
+public final class LoopCounters: Sendable {
+    public let connections = Atomic<Int>(0)
+    public let accepted = Atomic<Int>(0)
+    public let bytesIn = Atomic<Int>(0)
+    public let bytesOut = Atomic<Int>(0)
+    public let acceptBackoffs = Atomic<Int>(0)
+    public let tlsHandshakeFailures = Atomic<Int>(0)
+    init() {}
+}

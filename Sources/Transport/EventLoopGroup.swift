@@ -1,9 +1,13 @@
+import Synchronization
+
 /// N event loops, one per core by default, each accepting from its own SO_REUSEPORT listener on
 /// the shared port, so new connections spread over loops without a hand-off thread.
-public final class EventLoopGroup {
+public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
+    private let boundPort = Atomic<UInt16>(0)
+
     /// The port actually bound (useful after asking for port 0).
-    public private(set) var port: UInt16 = 0
+    public var port: UInt16 { self.boundPort.load(ordering: .relaxed) }
 
     public init(loopCount: Int) throws {
         precondition(loopCount >= 1, "need at least one event loop")
@@ -18,7 +22,7 @@ public final class EventLoopGroup {
             if boundPort == 0 { boundPort = try Socket.localPort(fd) }
             try loop.addListener(fd)
         }
-        self.port = boundPort
+        self.boundPort.store(boundPort, ordering: .relaxed)
     }
 
     public func start() {
@@ -32,10 +36,7 @@ public final class EventLoopGroup {
     }
 
     /// Runs `body` on every loop (on each loop's own thread).
-    public func forEachLoop(_ body: @escaping (EventLoop) -> Void) {
+    public func forEachLoop(_ body: @escaping @Sendable (EventLoop) -> Void) {
         for loop in self.loops { loop.execute { body(loop) } }
     }
 }
-
-@available(*, unavailable)
-extension EventLoopGroup: Sendable {}

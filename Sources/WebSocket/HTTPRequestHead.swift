@@ -49,7 +49,7 @@ public struct HTTPRequestHead: Equatable, Sendable {
         guard let value = self.header("Authorization") else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(Self.trim(parts[1]))
+        return String(parts[1].trimmingHTTPSpaces)
     }
 
     /// All values of a header, each split on commas into trimmed tokens (RFC 9110 §5.6.1 lists).
@@ -57,17 +57,10 @@ public struct HTTPRequestHead: Equatable, Sendable {
         var tokens: [Substring] = []
         for field in self.headers where field.name.lowercased() == name.lowercased() {
             for token in field.value.split(separator: ",") {
-                tokens.append(Self.trim(token))
+                tokens.append(token.trimmingHTTPSpaces)
             }
         }
         return tokens
-    }
-
-    private static func trim(_ text: Substring) -> Substring {
-        var result = text
-        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
-        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
-        return result
     }
 
     public static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
@@ -102,5 +95,15 @@ public enum PercentDecoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
         default: return nil
         }
+    }
+}
+
+extension StringProtocol {
+    /// Without the optional white space (spaces and tabs) HTTP allows around header values.
+    var trimmingHTTPSpaces: SubSequence {
+        var result = self[...]
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
     }
 }

@@ -45,14 +45,14 @@ public enum WebSocketHandshake {
                     extraHeaders: ["Upgrade": "websocket", "Sec-WebSocket-Version": "13"]))
         }
         // (6) and §4.4: version 13 only; otherwise 426 with the versions we do support.
-        guard head.header("Sec-WebSocket-Version")?.trimmingSpaces == "13" else {
+        guard head.header("Sec-WebSocket-Version")?.trimmingHTTPSpaces == "13" else {
             return .failure(
                 Rejection(
                     status: .upgradeRequired, message: "unsupported Sec-WebSocket-Version; this server speaks 13",
                     extraHeaders: ["Sec-WebSocket-Version": "13"]))
         }
         // (5): the key is base64 of 16 bytes.
-        guard let key = head.header("Sec-WebSocket-Key")?.trimmingSpaces, Base64.decode(key)?.count == 16,
+        guard let key = head.header("Sec-WebSocket-Key").map({ String($0.trimmingHTTPSpaces) }), Base64.decode(key)?.count == 16,
             key.utf8.count == 24
         else {
             return .failure(Rejection(status: .badRequest, message: "missing or invalid Sec-WebSocket-Key"))
@@ -86,14 +86,5 @@ public enum WebSocketHandshake {
         for (name, value) in extraHeaders { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         return Array(text.utf8)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(scalars)
     }
 }

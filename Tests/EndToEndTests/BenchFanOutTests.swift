@@ -45,7 +45,7 @@ struct BenchFanOutTests {
                 _ = try publisher.receiveMessage()
             }
             #expect(received == messages)
-            #expect(server.counters.slowConsumerDisconnects.value == 1)
+            #expect(server.metrics.slowConsumerDisconnects.value == 1)
             // The stalled peer, when it finally reads, finds the slow-consumer close after what it had.
             stalled.setTimeout(5)
             #expect(try stalled.receiveClose() == .slowConsumer)

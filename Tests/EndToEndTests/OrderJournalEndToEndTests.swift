@@ -76,7 +76,7 @@ struct OrderJournalEndToEndTests {
                 #expect(result["status"]?.stringValue == "unavailable")
                 #expect(result["order"] == nil)
             }
-            #expect(server.counters.journalFailures.value >= 1)
+            #expect(server.metrics.journalFailures.value >= 1)
             faulty.failing = false  // space again: the same ref may be retried, and the stock is all there
             try buyer.send(#"{"type":"order","sku":"apple","qty":2,"ref":"full-0"}"#)
             let retried = try buyer.next("order.result")

@@ -59,7 +59,10 @@ struct DurabilityRulesTests {
                 == [.send(buyer, .orderResult(ref: "a1", status: .accepted, order: orders[0].id))])
         // Limits still count earlier orders.
         let more = restored.apply(.order(sku: "bamboo", qty: 1, ref: "a3"), from: buyer, now: f.now + 1000)
-        #expect(more == [.send(buyer, .orderResult(ref: "a3", status: .limitReached, order: nil))])
+        #expect(
+            more == [
+                .record(.orderRefused(reason: "limit_reached")), .send(buyer, .orderResult(ref: "a3", status: .limitReached, order: nil)),
+            ])
         #expect(restored.product("bamboo")?.left == 4)
     }
 

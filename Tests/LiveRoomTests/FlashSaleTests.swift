@@ -72,11 +72,13 @@ struct FlashSaleTests {
         let a = f.join("a")
         let effects = f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: 10, seconds: 30), from: f.streamer)
         let start = f.now + 10_000
+        // Starting a sale changes durable state: the room asks for a save before announcing it.
         #expect(
             effects == [
+                .persist(f.room.snapshot()),
                 .broadcast(
                     .sale(sku: "bamboo", sale: FlashSale(state: .scheduled, limit: 1, startsAt: start, endsAt: start + 30_000)),
-                    droppable: false)
+                    droppable: false),
             ])
         #expect(f.order(a, ref: "early").0 == .notOnSale)
         f.advance(ms: 10_000)

@@ -54,7 +54,7 @@ struct OrderStoreTests {
         if getuid() == 0 {
             // root ignores directory permissions; a path under a file is unwritable for anyone.
             let file = directory + "/file"
-            FileManager.default.createFile(atPath: file, contents: Data())
+            #expect(FileManager.default.createFile(atPath: file, contents: Data()))
             #expect(throws: (any Error).self) { try SQLiteOrderStore(path: file + "/hometown.sqlite") }
         } else {
             #expect(throws: (any Error).self) { try SQLiteOrderStore(path: directory + "/hometown.sqlite") }
@@ -64,19 +64,18 @@ struct OrderStoreTests {
     @Test func groupCommitBatchesConcurrentOrdersAndAnswersEveryOne() throws {
         let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
         let journal = GroupCommitJournal(store: store)
-        let lock = NSLock()
-        var commits = 0
-        var durable = 0
-        journal.onCommit = { _, _ in lock.withLock { commits += 1 } }
+        let commits = Locked(0)
+        let durable = Locked(0)
+        journal.onCommit = { _, _ in commits.withLock { $0 += 1 } }
         journal.start()
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for index in 0..<250 {
-                journal.submit(order(thread * 1000 + index)) { ok in if ok { lock.withLock { durable += 1 } } }
+                journal.submit(order(thread * 1000 + index)) { ok in if ok { durable.withLock { $0 += 1 } } }
             }
         }
         journal.stop()
-        #expect(durable == 2000)
-        #expect(commits < 2000, "orders were grouped (\(commits) commits)")
+        #expect(durable.value == 2000)
+        #expect(commits.value < 2000, "orders were grouped (\(commits.value) commits)")
         #expect(try store.orders(room: "r", after: nil, limit: 5000).count == 2000)
     }
 
@@ -84,12 +83,11 @@ struct OrderStoreTests {
         let faulty = FaultyStore(try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite"))
         let journal = GroupCommitJournal(store: faulty)
         journal.start()
-        let lock = NSLock()
-        var results: [Bool] = []
+        let results = Locked<[Bool]>([])
         faulty.failing = true
-        for index in 0..<5 { journal.submit(order(index)) { ok in lock.withLock { results.append(ok) } } }
+        for index in 0..<5 { journal.submit(order(index)) { ok in results.withLock { $0.append(ok) } } }
         journal.stop()
-        #expect(results == [false, false, false, false, false])
+        #expect(results.value == [false, false, false, false, false])
         #expect(try faulty.orders(room: "r", after: nil, limit: 10).isEmpty)
     }
 }
@@ -100,15 +98,14 @@ struct GroupCommitIsolationTests {
         let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
         try store.commit(orders: [order(1, ref: "taken")], rooms: [])
         let journal = GroupCommitJournal(store: store)
-        let lock = NSLock()
-        var results: [String: Bool] = [:]
+        let results = Locked<[String: Bool]>([:])
         // Queue before starting so all four land in one batch; the third reuses a stored id.
         for candidate in [order(2), order(3), order(1, ref: "again"), order(4)] {
-            journal.submit(candidate) { ok in lock.withLock { results[candidate.ref] = ok } }
+            journal.submit(candidate) { ok in results.withLock { $0[candidate.ref] = ok } }
         }
         journal.start()
         journal.stop()
-        #expect(results == ["ref2": true, "ref3": true, "again": false, "ref4": true])
+        #expect(results.value == ["ref2": true, "ref3": true, "again": false, "ref4": true])
         #expect(try store.orders(room: "r", after: nil, limit: 10).map(\.id) == ["E-1", "E-2", "E-3", "E-4"])
     }
 }

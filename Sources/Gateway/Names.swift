@@ -1,0 +1,14 @@
+/// The one character set for names that reach logs, URLs, metric labels and storage: room and
+/// channel names, SKUs and mentioned user names. ASCII letters, digits, `_` and `-` (and `.` in
+/// SKUs and user ids), 1 to 64 bytes: nothing to escape, no control characters, no look-alikes.
+enum Names {
+    static let maxLength = 64
+
+    static func isValid<S: StringProtocol>(_ name: S, allowingDot: Bool = false) -> Bool {
+        !name.isEmpty && name.utf8.count <= Self.maxLength
+            && name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (allowingDot && byte == UInt8(ascii: "."))
+            }
+    }
+}

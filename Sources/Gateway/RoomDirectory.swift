@@ -1,0 +1,79 @@
+import LiveRoom
+import Synchronization
+import Transport
+
+/// Where each room lives: the name → room map, and which event loop runs a room. Today a room's
+/// place is a loop of this process, chosen by a stable hash of its name; in a cluster it is the
+/// node holding the room's lease, and this is the one type that changes.
+final class RoomDirectory: Sendable {
+    let loops: [EventLoop]
+    let settings: RoomSettings
+    /// Server start time in base 36: changes on every restart (clients reload their state).
+    let epoch: String
+    private let rooms = Mutex<[String: RoomHandle]>([:])
+    /// Per loop, the rooms it runs (for its tick); each list is touched only on its loop.
+    private let hostedByLoop: [LoopBound<HostedRooms>]
+
+    final class HostedRooms {
+        var handles: [RoomHandle] = []
+    }
+
+    init(loops: [EventLoop], settings: RoomSettings, epoch: String) {
+        self.loops = loops
+        self.settings = settings
+        self.epoch = epoch
+        self.hostedByLoop = loops.map { LoopBound(HostedRooms(), loop: $0) }
+    }
+
+    var count: Int { self.rooms.withLock { $0.count } }
+
+    /// The room, if one exists under that name. Any thread.
+    func handle(for id: String) -> RoomHandle? {
+        self.rooms.withLock { $0[id] }
+    }
+
+    /// A new room owned by `owner`, placed on its loop (or the room that got the name first).
+    func create(_ id: String, owner: String) -> RoomHandle {
+        let room = Room(id: id, epoch: self.epoch, settings: self.settings, now: WallClock.nowMillis())
+        room.owner = owner
+        return self.place(room)
+    }
+
+    /// Places `room` (a new one, or one restored from the store) on its loop, unless a room of
+    /// that name exists; returns the room that lives under the name. Any thread.
+    @discardableResult
+    func place(_ room: Room) -> RoomHandle {
+        let (handle, created) = self.rooms.withLock { rooms -> (RoomHandle, Bool) in
+            if let existing = rooms[room.id] { return (existing, false) }
+            let loop = self.loops[Int(UInt(bitPattern: stableHash(room.id)) % UInt(self.loops.count))]
+            let handle = RoomHandle(room: room, loop: loop)
+            rooms[room.id] = handle
+            return (handle, true)
+        }
+        if created {
+            let hosted = self.hostedByLoop[handle.loop.index]
+            if handle.loop.inLoop || !handle.loop.isRunning {
+                hosted.value.handles.append(handle)
+            } else {
+                handle.loop.execute { hosted.value.handles.append(handle) }
+            }
+        }
+        return handle
+    }
+
+    /// The rooms `loop` runs; on that loop.
+    func hosted(on loop: EventLoop) -> [RoomHandle] {
+        self.hostedByLoop[loop.index].value.handles
+    }
+}
+
+/// FNV-1a: a hash that is the same in every process (Swift's `hashValue` is seeded per run), so a
+/// room is run by the same loop index every time.
+func stableHash(_ text: String) -> Int {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01B3
+    }
+    return Int(truncatingIfNeeded: hash)
+}

@@ -1,0 +1,47 @@
+import LiveRoom
+import Transport
+
+/// A room and the event loop that runs it ("where it lives"). Every command for the room runs on
+/// `loop`, so the room needs no lock and stock cannot oversell.
+///
+/// Shared by reference across loops (sessions keep their room's handle), but only `room`'s
+/// identity and `loop` are read elsewhere; everything mutable is touched on `loop` alone, which
+/// the accessors check (`assertInLoop`). That is why the `@unchecked Sendable` is safe.
+final class RoomHandle: @unchecked Sendable {
+    let id: String
+    /// The streamer who created the room; fixed for the room's life, so readable anywhere.
+    let owner: String
+    let loop: EventLoop
+    private let ownedRoom: Room
+    private let ownedState = State()
+
+    /// What the room's loop keeps beside the room.
+    final class State {
+        /// Members' sessions, each bound to its own loop.
+        var sessions: [MemberID: LoopBound<WebSocketSession>] = [:]
+        /// The order stream's receivers, kept apart so an order does not walk every viewer.
+        var staff: [MemberID: LoopBound<WebSocketSession>] = [:]
+        /// A snapshot is being stored: the room's work waits in `backlog`, in arrival order.
+        var saving = false
+        var backlog: [() -> Void] = []
+    }
+
+    init(room: Room, loop: EventLoop) {
+        self.id = room.id
+        self.owner = room.owner
+        self.loop = loop
+        self.ownedRoom = room
+    }
+
+    /// The room; on its loop only.
+    var room: Room {
+        self.loop.assertInLoop()
+        return self.ownedRoom
+    }
+
+    /// Members, staff and the save gate; on the room's loop only.
+    var state: State {
+        self.loop.assertInLoop()
+        return self.ownedState
+    }
+}
