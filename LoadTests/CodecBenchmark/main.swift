@@ -1,14 +1,11 @@
 import Glibc
+import Transport
 import WebSocket
 
 // Frame decode/encode throughput, release build:  swift run -c release hometown-codec-bench
 // Each case runs for about a second of work and prints MB/s (payload bytes) and frames/s.
 
-func now() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
+func now() -> Double { MonotonicClock.seconds() }
 
 func report(_ name: String, frames: Int, payloadBytes: Int, seconds: Double) {
     let mbps = Double(payloadBytes) / seconds / 1_000_000

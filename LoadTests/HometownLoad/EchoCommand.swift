@@ -1,4 +1,5 @@
 import Glibc
+import Transport
 import WebSocket
 import WebSocketClient
 
@@ -69,7 +70,7 @@ func runEcho(_ arguments: [String]) -> Int32 {
 
     let results = Results(count: options.connections)
     var threads: [pthread_t] = []
-    let start = monotonic()
+    let start = MonotonicClock.seconds()
     for index in 0..<options.connections {
         var thread = pthread_t()
         let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
@@ -85,10 +86,10 @@ func runEcho(_ arguments: [String]) -> Int32 {
                     samples.reserveCapacity(options.messages)
                     for round in 0..<options.messages {
                         if payload.count >= 8 { withUnsafeBytes(of: round) { payload.replaceSubrange(0..<8, with: $0) } }
-                        let sent = monotonic()
+                        let sent = MonotonicClock.seconds()
                         try client.send(.binary, payload)
                         let echo = try client.receiveMessage()
-                        samples.append(monotonic() - sent)
+                        samples.append(MonotonicClock.seconds() - sent)
                         if echo.payload != payload {
                             results.failures[index] = "connection \(index): echo \(round) differs"
                             break
@@ -104,7 +105,7 @@ func runEcho(_ arguments: [String]) -> Int32 {
         threads.append(thread)
     }
     for thread in threads { pthread_join(thread, nil) }
-    let elapsed = monotonic() - start
+    let elapsed = MonotonicClock.seconds() - start
 
     let all = results.latencies.flatMap { $0 }.sorted()
     func percentile(_ p: Double) -> String {

@@ -140,10 +140,10 @@ func runFlash(_ arguments: [String]) -> Int32 {
                             if bytes.starts(with: welcome) {
                                 tally.lock.withLock { tally.opened += 1 }
                             } else if bytes.starts(with: live) && sentAt == 0 {
-                                sentAt = monotonic()
+                                sentAt = MonotonicClock.seconds()
                                 session.send(text: #"{"type":"order","sku":"bench","qty":1,"ref":"r\#(buyer)"}"#)
                             } else if bytes.starts(with: result) {
-                                let answeredAt = monotonic()
+                                let answeredAt = MonotonicClock.seconds()
                                 let parsed = try? JSONParser.parse(bytes)
                                 let status = parsed?["status"]?.stringValue ?? "?"
                                 tally.lock.withLock {
@@ -165,11 +165,11 @@ func runFlash(_ arguments: [String]) -> Int32 {
         }
     }
 
-    let connectStart = monotonic()
-    while tally.lock.withLock({ tally.opened + tally.failed.count }) < options.buyers && monotonic() - connectStart < 120 {
+    let connectStart = MonotonicClock.seconds()
+    while tally.lock.withLock({ tally.opened + tally.failed.count }) < options.buyers && MonotonicClock.seconds() - connectStart < 120 {
         usleep(50_000)
     }
-    let connectSeconds = monotonic() - connectStart
+    let connectSeconds = MonotonicClock.seconds() - connectStart
     let opened = tally.lock.withLock { tally.opened }
     print("flash: \(opened)/\(options.buyers) buyers connected in \(String(format(connectSeconds))) s")
 
@@ -180,14 +180,14 @@ func runFlash(_ arguments: [String]) -> Int32 {
         print("flash: could not start the sale: \(error)")
         return 1
     }
-    let saleStart = monotonic()
+    let saleStart = MonotonicClock.seconds()
     let serverCPUBefore = options.serverPID.flatMap(processCPUSeconds)
     let selfCPUBefore = processCPUSeconds(getpid())
     // Meanwhile the streamer reads its order stream, as a studio would; it must hold every
     // accepted order.
     var streamed = Set<String>()
     streamer.setTimeout(0.05)
-    while monotonic() - saleStart < 60 {
+    while MonotonicClock.seconds() - saleStart < 60 {
         let done = tally.lock.withLock { tally.latencies.count >= opened }
         if done && streamed.count >= tally.lock.withLock({ tally.orderIDs.count }) { break }
         guard let message = try? streamer.receiveMessage() else { continue }
@@ -197,7 +197,7 @@ func runFlash(_ arguments: [String]) -> Int32 {
             streamed.insert(id)
         }
     }
-    let saleSeconds = monotonic() - saleStart
+    let saleSeconds = MonotonicClock.seconds() - saleStart
     if let before = serverCPUBefore, let pid = options.serverPID, let after = processCPUSeconds(pid) {
         print("flash: server CPU \(Int((after - before) / saleSeconds * 100)) % of one core during the sale")
     }

@@ -1,5 +1,6 @@
 import Glibc
 import JSON
+import Transport
 import WebSocket
 
 /// What viewers and streamers do with what the server sends them: comment continuity and
@@ -37,7 +38,7 @@ extension LoadEngine {
             }
             viewer.epoch = value["epoch"]?.stringValue
             viewer.lastViewerCount = value["viewers"]?.intValue.map(Int.init)
-            stats.connect.record(seconds: monotonic() - viewer.connectStartedAt)
+            stats.connect.record(seconds: MonotonicClock.seconds() - viewer.connectStartedAt)
         case "comment":
             guard value["shown"]?.boolValue == true, let seq = value["seq"]?.intValue.map({ UInt64($0) }) else { return }
             if let last = viewer.lastSeq {
@@ -48,7 +49,7 @@ extension LoadEngine {
             if let text = value["text"]?.stringValue, text.hasPrefix("lt ") {
                 let parts = text.split(separator: " ")
                 if parts.count == 3, let planned = Int64(parts[2]) {
-                    stats.commentFanout.record(seconds: monotonic() - Double(planned) / 1e9)
+                    stats.commentFanout.record(seconds: MonotonicClock.seconds() - Double(planned) / 1e9)
                 }
             }
         case "viewers":
@@ -65,7 +66,7 @@ extension LoadEngine {
                 return
             }
             if viewer.orders[index].answers.isEmpty {
-                stats.orderAck.record(seconds: monotonic() - viewer.orders[index].sentAt)
+                stats.orderAck.record(seconds: MonotonicClock.seconds() - viewer.orders[index].sentAt)
                 stats.ordersAnswered += 1
             }
             viewer.orders[index].answers.append((status, value["order"]?.stringValue))
@@ -116,7 +117,7 @@ extension LoadEngine {
                     planned = planned * 10 + Int64(bytes[cursor] - 48)
                     cursor += 1
                 }
-                if planned > 0 { stats.commentFanout.record(seconds: monotonic() - Double(planned) / 1e9) }
+                if planned > 0 { stats.commentFanout.record(seconds: MonotonicClock.seconds() - Double(planned) / 1e9) }
                 return
             }
             position += 1
@@ -125,7 +126,7 @@ extension LoadEngine {
 
     func placeOrder(_ viewer: Viewer, _ session: ClientSession) {
         let ref = "r\(viewer.index)-\(viewer.orders.count)"
-        viewer.orders.append(OrderAttempt(ref: ref, sentAt: monotonic(), retriesLeft: self.scenario.retries))
+        viewer.orders.append(OrderAttempt(ref: ref, sentAt: MonotonicClock.seconds(), retriesLeft: self.scenario.retries))
         self.sendOrder(ref: ref, viewer, session)
     }
 
@@ -155,7 +156,7 @@ extension LoadEngine {
             if let id = value["order"]?.stringValue { streamer.streamedOrders.insert(id) }
         case "sale":
             if value["state"]?.stringValue == "sold_out" && streamer.soldOutAt == 0 && streamer.saleStartedAt > 0 {
-                streamer.soldOutAt = monotonic()
+                streamer.soldOutAt = MonotonicClock.seconds()
                 self.stats[streamer.loop].timeToSellOut.record(seconds: streamer.soldOutAt - streamer.saleStartedAt)
             }
         case "error":

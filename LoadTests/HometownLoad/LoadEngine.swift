@@ -27,7 +27,7 @@ final class LoadEngine: @unchecked Sendable {
     private var target = 0
     private(set) var timeline: [(t: Double, messagesIn: Int, messagesOut: Int, orders: Int, connected: Int)] = []
     private(set) var viewerCountSamples: [(room: Int, reported: Int, actual: Int)] = []
-    private let started = monotonic()
+    private let started = MonotonicClock.seconds()
     /// Set before the loops stop: closes after that are ours, not errors.
     var finished = false
 
@@ -135,7 +135,7 @@ final class LoadEngine: @unchecked Sendable {
 
     private func setActive(_ value: Bool) {
         self.activity.withLock { self.active = value }
-        let now = monotonic()
+        let now = MonotonicClock.seconds()
         for (index, loop) in self.loops.enumerated() {
             let mine = self.byLoop[index]
             let comments = self.scenario.commentsPerViewerPerSecond
@@ -156,9 +156,9 @@ final class LoadEngine: @unchecked Sendable {
 
     /// Sleeps in one-second steps, printing the progress line.
     private func wait(_ seconds: Double) {
-        let end = monotonic() + seconds
-        while monotonic() < end {
-            usleep(UInt32(min(1.0, max(0.01, end - monotonic())) * 1_000_000))
+        let end = MonotonicClock.seconds() + seconds
+        while MonotonicClock.seconds() < end {
+            usleep(UInt32(min(1.0, max(0.01, end - MonotonicClock.seconds())) * 1_000_000))
             self.progress()
         }
     }
@@ -183,7 +183,7 @@ final class LoadEngine: @unchecked Sendable {
 
     private func progress() {
         let (stats, connected) = self.snapshot()
-        let now = monotonic() - self.started
+        let now = MonotonicClock.seconds() - self.started
         let dt = max(0.001, now - self.lastProgress.t)
         let rates = (
             Double(stats.messagesIn - self.lastProgress.messagesIn) / dt, Double(stats.messagesOut - self.lastProgress.messagesOut) / dt,
@@ -209,8 +209,8 @@ final class LoadEngine: @unchecked Sendable {
             let loop = self.loops[streamer.loop]
             loop.execute { self.open(streamer, on: loop) }
         }
-        let deadline = monotonic() + 15
-        while monotonic() < deadline {
+        let deadline = MonotonicClock.seconds() + 15
+        while MonotonicClock.seconds() < deadline {
             let ready = self.streamers.allSatisfy { streamer in
                 self.loops[streamer.loop].runAndWait { streamer.ready }
             }
@@ -243,20 +243,20 @@ final class LoadEngine: @unchecked Sendable {
         let count = self.viewers.filter { $0.index < globalCount }.count
         let rate = globalRate / Double(self.worker.count)
         self.activity.withLock { self.target = count }
-        let start = monotonic()
+        let start = MonotonicClock.seconds()
         var next = self.viewers.filter { $0.connectStartedAt > 0 }.count
         while next < count {
-            let due = min(count, Int((monotonic() - start) * rate) + 1)
+            let due = min(count, Int((MonotonicClock.seconds() - start) * rate) + 1)
             while next < due {
                 self.connect(self.viewers[next])
                 next += 1
             }
             usleep(5_000)
-            if monotonic() - self.lastProgress.t - self.started >= 1 { self.progress() }
+            if MonotonicClock.seconds() - self.lastProgress.t - self.started >= 1 { self.progress() }
         }
         // Let the last ones finish their handshakes.
-        let deadline = monotonic() + 10
-        while monotonic() < deadline {
+        let deadline = MonotonicClock.seconds() + 10
+        while MonotonicClock.seconds() < deadline {
             let (_, connected) = self.snapshot()
             let failed = self.snapshot().stats.errors.filter { $0.key.hasPrefix("connect") }.values.reduce(0, +)
             if connected + failed >= count { break }
@@ -275,7 +275,7 @@ final class LoadEngine: @unchecked Sendable {
         var path = "/live/\(self.roomName(viewer.room))?token=" + self.token(viewer.user, role: "viewer")
         if let seq = viewer.lastSeq, let epoch = viewer.epoch { path += "&since=\(seq)&epoch=\(epoch)" }
         let source = "127.0.0.\(1 + viewer.index % max(1, self.scenario.sources))"
-        viewer.connectStartedAt = monotonic()
+        viewer.connectStartedAt = MonotonicClock.seconds()
         viewer.welcomed = false
         viewer.session = ClientSession.connect(
             loop: loop, host: self.targets[viewer.index % self.targets.count].host,
@@ -310,10 +310,10 @@ final class LoadEngine: @unchecked Sendable {
     }
 
     private func rampDown(rate: Double) {
-        let start = monotonic()
+        let start = MonotonicClock.seconds()
         var next = 0
         while next < self.viewers.count {
-            let due = min(self.viewers.count, Int((monotonic() - start) * rate) + 1)
+            let due = min(self.viewers.count, Int((MonotonicClock.seconds() - start) * rate) + 1)
             while next < due {
                 let viewer = self.viewers[next]
                 self.loops[viewer.loop].execute {
@@ -331,7 +331,7 @@ final class LoadEngine: @unchecked Sendable {
         guard let sku = self.scenario.saleSKU else { return }
         for streamer in self.streamers {
             self.loops[streamer.loop].execute {
-                streamer.saleStartedAt = monotonic()
+                streamer.saleStartedAt = MonotonicClock.seconds()
                 streamer.session?.send(text: #"{"type":"sale.start","sku":"\#(sku)","limit":\#(self.scenario.saleLimit)}"#)
             }
         }
@@ -362,7 +362,7 @@ final class LoadEngine: @unchecked Sendable {
     private func tick(loop index: Int) {
         let active = self.activity.withLock { self.active }
         guard active else { return }
-        let now = monotonic()
+        let now = MonotonicClock.seconds()
         for viewer in self.byLoop[index] where viewer.welcomed && !viewer.closed {
             guard let session = viewer.session else { continue }
             // Planned times are kept even when this tick runs late: latency counts from the plan.

@@ -4,13 +4,6 @@ import JSON
 import Transport
 import WebSocket
 
-/// Monotonic seconds, shared by every loop of this process (and by processes on one machine).
-func monotonic() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
-
 /// What one loop measured. Written only on its loop; read through `snapshot` (a copy made on the
 /// loop) or after the loops stopped.
 final class LoopStats {

@@ -1,5 +1,6 @@
 import Glibc
 import JSON
+import Transport
 
 let runUsage = """
     usage: hometown-load run --scenario FILE [--url ws://HOST:PORT ...] [--secret S] [--report FILE] [--html FILE] [--quiet]
@@ -102,7 +103,7 @@ func runScenario(_ arguments: [String]) -> Int32 {
     limit.rlim_cur = limit.rlim_max
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 
-    let started = monotonic()
+    let started = MonotonicClock.seconds()
     let engine: LoadEngine
     do {
         engine = try LoadEngine(scenario: scenario, quiet: quiet, worker: worker, runID: runID)
@@ -114,7 +115,7 @@ func runScenario(_ arguments: [String]) -> Int32 {
     let connected = engine.viewers.filter(\.welcomed).count
     let thresholds = thresholdChecks(scenario, orderAck: stats.orderAck, commentFanout: stats.commentFanout)
     var report = Report(
-        scenario: scenario.name, durationSeconds: monotonic() - started, target: engine.viewers.count, connected: connected,
+        scenario: scenario.name, durationSeconds: MonotonicClock.seconds() - started, target: engine.viewers.count, connected: connected,
         histograms: [
             ("connect", stats.connect), ("comment_fanout", stats.commentFanout), ("order_ack", stats.orderAck),
             ("time_to_sell_out", stats.timeToSellOut),

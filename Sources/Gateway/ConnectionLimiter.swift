@@ -1,12 +1,12 @@
 import LiveRoom
-import Transport
+import Synchronization
 
 /// Admission before the upgrade: connections in total and per IP, and new connections per second
 /// per IP. One lock taken per connection opened or closed — never per message.
 ///
 /// Per-IP limits are off by default: real traffic often arrives through a load balancer, where one
 /// address is thousands of people.
-final class ConnectionLimiter: @unchecked Sendable {
+final class ConnectionLimiter: Sendable {
     enum Verdict: Equatable {
         case admit
         /// 503: too many connections (in total or from this address).
@@ -15,11 +15,14 @@ final class ConnectionLimiter: @unchecked Sendable {
         case tooFast
     }
 
-    private let lock = Lock()
-    private var total = 0
-    private var perIP: [UInt32: Int] = [:]
-    private var rates: [UInt32: TokenBucket] = [:]
-    private var ratesSweptAt: Int64 = 0
+    private struct Tally {
+        var total = 0
+        var perIP: [UInt32: Int] = [:]
+        var rates: [UInt32: TokenBucket] = [:]
+        var ratesSweptAt: Int64 = 0
+    }
+
+    private let tally = Mutex(Tally())
     let maxConnections: Int
     let maxPerIP: Int
     let ratePerIP: Double
@@ -32,30 +35,30 @@ final class ConnectionLimiter: @unchecked Sendable {
 
     /// Called once per accepted connection; an admitted one must be `release`d when it closes.
     func admit(_ ip: UInt32, now: Int64) -> Verdict {
-        self.lock.withLock {
-            if self.maxConnections > 0 && self.total >= self.maxConnections { return .full("server is full") }
-            if self.maxPerIP > 0 && (self.perIP[ip] ?? 0) >= self.maxPerIP { return .full("too many connections from your address") }
+        self.tally.withLock { tally in
+            if self.maxConnections > 0 && tally.total >= self.maxConnections { return .full("server is full") }
+            if self.maxPerIP > 0 && (tally.perIP[ip] ?? 0) >= self.maxPerIP { return .full("too many connections from your address") }
             if self.ratePerIP > 0 {
-                if now - self.ratesSweptAt > 60_000 {
+                if now - tally.ratesSweptAt > 60_000 {
                     // Forget idle addresses so the table stays as small as the set of active ones.
-                    self.rates = [:]
-                    self.ratesSweptAt = now
+                    tally.rates = [:]
+                    tally.ratesSweptAt = now
                 }
-                var bucket = self.rates[ip] ?? TokenBucket(rate: self.ratePerIP, burst: max(1, self.ratePerIP), now: now)
+                var bucket = tally.rates[ip] ?? TokenBucket(rate: self.ratePerIP, burst: max(1, self.ratePerIP), now: now)
                 let allowed = bucket.take(now: now)
-                self.rates[ip] = bucket
+                tally.rates[ip] = bucket
                 if !allowed { return .tooFast }
             }
-            self.total += 1
-            if self.maxPerIP > 0 { self.perIP[ip, default: 0] += 1 }
+            tally.total += 1
+            if self.maxPerIP > 0 { tally.perIP[ip, default: 0] += 1 }
             return .admit
         }
     }
 
     func release(_ ip: UInt32) {
-        self.lock.withLock {
-            self.total -= 1
-            if self.maxPerIP > 0, let count = self.perIP[ip] { self.perIP[ip] = count > 1 ? count - 1 : nil }
+        self.tally.withLock { tally in
+            tally.total -= 1
+            if self.maxPerIP > 0, let count = tally.perIP[ip] { tally.perIP[ip] = count > 1 ? count - 1 : nil }
         }
     }
 }

@@ -18,49 +18,51 @@ public final class Counter: Sendable {
 
 /// Counters with a label (close reason, refusal code...). Bumped per event — a connection
 /// closing, a comment refused — never per delivered message, so a lock is cheap enough.
-public final class LabeledCounter: @unchecked Sendable {
-    private let lock = Lock()
-    private var values: [String: Int] = [:]
+public final class LabeledCounter: Sendable {
+    private let values = Mutex<[String: Int]>([:])
 
     public init() {}
 
     public func increment(_ label: String, by amount: Int = 1) {
-        self.lock.withLock { self.values[label, default: 0] += amount }
+        self.values.withLock { $0[label, default: 0] += amount }
     }
 
-    public subscript(_ label: String) -> Int { self.lock.withLock { self.values[label] ?? 0 } }
+    public subscript(_ label: String) -> Int { self.values.withLock { $0[label] ?? 0 } }
 
-    public var snapshot: [String: Int] { self.lock.withLock { self.values } }
+    public var snapshot: [String: Int] { self.values.withLock { $0 } }
 }
 
 /// A Prometheus histogram with fixed bucket bounds (seconds).
-public final class Histogram: @unchecked Sendable {
+public final class Histogram: Sendable {
     public static let latencyBounds: [Double] = [
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
     ]
     let bounds: [Double]
-    private let lock = Lock()
-    private var counts: [Int]
-    private var sum = 0.0
-    private var count = 0
+    private struct Tally {
+        var counts: [Int]
+        var sum = 0.0
+        var count = 0
+    }
+    private let tally: Mutex<Tally>
 
     public init(bounds: [Double] = Histogram.latencyBounds) {
         self.bounds = bounds
-        self.counts = Array(repeating: 0, count: bounds.count)
+        self.tally = Mutex(Tally(counts: Array(repeating: 0, count: bounds.count)))
     }
 
     public func observe(_ seconds: Double) {
-        self.lock.withLock {
-            if let index = self.bounds.firstIndex(where: { seconds <= $0 }) { self.counts[index] += 1 }
-            self.sum += seconds
-            self.count += 1
+        let index = self.bounds.firstIndex(where: { seconds <= $0 })
+        self.tally.withLock { tally in
+            if let index { tally.counts[index] += 1 }
+            tally.sum += seconds
+            tally.count += 1
         }
     }
 
-    public var total: Int { self.lock.withLock { self.count } }
+    public var total: Int { self.tally.withLock { $0.count } }
 
     func render(_ name: String, help: String, into out: inout String) {
-        let (counts, sum, count) = self.lock.withLock { (self.counts, self.sum, self.count) }
+        let (counts, sum, count) = self.tally.withLock { ($0.counts, $0.sum, $0.count) }
         out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         var cumulative = 0
         for (index, bound) in self.bounds.enumerated() {
@@ -74,7 +76,7 @@ public final class Histogram: @unchecked Sendable {
 /// Everything `/metrics` reports that is not read straight off the loops. Counters count events
 /// (a protocol error, a disconnect, a refused comment), never per-delivery work, so their atomic
 /// adds and short locks stay off the fan-out path.
-public final class ServerMetrics: @unchecked Sendable {
+public final class ServerMetrics: Sendable {
     public let protocolErrors = Counter()
     public let slowConsumerDisconnects = Counter()
     public let ordersAccepted = Counter()
@@ -91,9 +93,13 @@ public final class ServerMetrics: @unchecked Sendable {
     public let fanOutLatency = Histogram()
     public let journalCommitLatency = Histogram()
     public let eventLoopLag = Histogram()
-    private let gaugeLock = Lock()
-    private var stockLeft: [String: Int] = [:]
-    private var viewers: [String: Int] = [:]
+    /// Per room: its viewers and the units left in each live sale. Keyed by room, so a room's
+    /// tick replaces its own entry (work proportional to its products, not to all rooms').
+    struct RoomGauges: Sendable {
+        var viewers: Int
+        var stockLeft: [(sku: String, left: Int)]
+    }
+    private let roomGauges = Mutex<[String: RoomGauges]>([:])
 
     public init() {}
 
@@ -108,14 +114,10 @@ public final class ServerMetrics: @unchecked Sendable {
 
     /// Latest stock of each live sale and viewers of each room, published by the host loops.
     func publish(room: String, viewers count: Int, liveStock: [(sku: String, left: Int)]) {
-        self.gaugeLock.withLock {
-            self.viewers[room] = count
-            self.stockLeft = self.stockLeft.filter { !$0.key.hasPrefix(room + "\u{0}") }
-            for (sku, left) in liveStock { self.stockLeft[room + "\u{0}" + sku] = left }
-        }
+        self.roomGauges.withLock { $0[room] = RoomGauges(viewers: count, stockLeft: liveStock) }
     }
 
-    var gauges: (viewers: [String: Int], stock: [String: Int]) { self.gaugeLock.withLock { (self.viewers, self.stockLeft) } }
+    var gauges: [String: RoomGauges] { self.roomGauges.withLock { $0 } }
 }
 
 extension HometownServer {
@@ -146,7 +148,7 @@ extension HometownServer {
             total { $0.tlsHandshakeFailures.load(ordering: .relaxed) })
         metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.directory.count)])
         let gauges = self.metrics.gauges
-        metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.viewers))
+        metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.mapValues(\.viewers)))
         metric("hometown_messages_in_total", "counter", "WebSocket messages received.", [("", self.metrics.messagesIn.value)])
         metric(
             "hometown_messages_out_total", "counter", "Room messages queued to connections (a broadcast counts once per receiver).",
@@ -167,9 +169,10 @@ extension HometownServer {
             labeled(
                 "status",
                 self.metrics.ordersRefused.snapshot.merging(["unavailable": self.metrics.ordersUnavailable.value], uniquingKeysWith: +)))
-        let stock = gauges.stock.sorted(by: { $0.key < $1.key }).map { entry -> (labels: String, value: Int) in
-            let parts = entry.key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            return ("{room=\"\(escapeLabel(parts[0]))\",sku=\"\(escapeLabel(parts.count > 1 ? parts[1] : ""))\"}", entry.value)
+        let stock = gauges.sorted(by: { $0.key < $1.key }).flatMap { room, gauges in
+            gauges.stockLeft.sorted(by: { $0.sku < $1.sku }).map { sale -> (labels: String, value: Int) in
+                ("{room=\"\(escapeLabel(room))\",sku=\"\(escapeLabel(sale.sku))\"}", sale.left)
+            }
         }
         metric("hometown_sale_stock_left", "gauge", "Units left in each live sale.", stock)
         metric(

@@ -6,7 +6,7 @@ import OrderJournal
 /// and `room`) or CSV with a header row. Used by `GET /api/rooms/{room}/orders` and by
 /// `hometown orders`.
 public enum OrderExport {
-    public enum Format: String {
+    public enum Format: String, Sendable {
         case jsonLines = "jsonl"
         case csv
     }

@@ -4,8 +4,8 @@ import WebSocket
 /// The web pages, read into memory once at startup. Requests are answered only from this table,
 /// keyed by exact path, so no request can name a file outside it: `..`, `%2e%2e`, absolute paths
 /// and symlinks simply are not keys.
-public final class StaticFiles: @unchecked Sendable {
-    struct File {
+public final class StaticFiles: Sendable {
+    struct File: Sendable {
         let bytes: [UInt8]
         let contentType: String
         let etag: String

@@ -7,6 +7,10 @@ import Transport
 /// and stores it in one transaction with one fsync. While a commit is in flight, new orders
 /// gather for the next one, so the cost of durability is shared by every order of a busy moment
 /// (group commit). Completions say whether the order is durable.
+///
+/// `@unchecked Sendable`: the queues and flags are read and written only under `mutex`, the store
+/// only by the writer thread, `lastCommitFailed` is atomic, and `onFailure`/`onCommit` are set
+/// before `start()` (the thread's creation orders them before the writer reads them).
 public final class GroupCommitJournal: @unchecked Sendable {
     public typealias Completion = @Sendable (Bool) -> Void
 
@@ -60,8 +64,8 @@ public final class GroupCommitJournal: @unchecked Sendable {
     /// Waits (polling, at most `timeout` seconds) until nothing is queued or being committed:
     /// every order submitted so far has its answer. Returns false on timeout.
     public func waitUntilIdle(timeout: Double) -> Bool {
-        let deadline = Self.seconds() + timeout
-        while Self.seconds() < deadline {
+        let deadline = MonotonicClock.seconds() + timeout
+        while MonotonicClock.seconds() < deadline {
             pthread_mutex_lock(&self.mutex)
             let idle = self.orders.isEmpty && self.rooms.isEmpty && !self.committing
             pthread_mutex_unlock(&self.mutex)
@@ -97,11 +101,11 @@ public final class GroupCommitJournal: @unchecked Sendable {
             self.committing = !stop
             pthread_mutex_unlock(&self.mutex)
             if stop { return }
-            let started = Self.seconds()
+            let started = MonotonicClock.seconds()
             do {
                 try self.store.commit(orders: batch.map(\.0), rooms: rooms)
                 self.lastCommitFailed.store(false, ordering: .relaxed)
-                self.onCommit?(batch.count, Self.seconds() - started)
+                self.onCommit?(batch.count, MonotonicClock.seconds() - started)
                 for (_, completion) in batch { completion(true) }
                 for completion in roomCompletions { completion(true) }
                 self.finishedBatch()
@@ -144,11 +148,5 @@ public final class GroupCommitJournal: @unchecked Sendable {
         pthread_mutex_lock(&self.mutex)
         self.committing = false
         pthread_mutex_unlock(&self.mutex)
-    }
-
-    private static func seconds() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }

@@ -1,7 +1,8 @@
 import Glibc
 
 /// Waits until `count` count-downs happened: how a thread waits for work it handed to several
-/// event loops (a drain step on every loop, a snapshot from every loop).
+/// event loops (a drain step on every loop, a snapshot from every loop). `@unchecked Sendable`:
+/// its count is read and written only under its mutex.
 public final class CountdownLatch: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()

@@ -1,7 +1,7 @@
 import Glibc
 
 /// A pthread mutex. Used only where a thread hands work to another loop (the task inbox); the
-/// per-message paths inside a loop take no locks.
+/// per-message paths inside a loop take no locks. `@unchecked Sendable`: it is the synchronisation.
 public final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 

@@ -38,7 +38,7 @@ struct BenchFanOutTests {
             let payload = String(repeating: "p", count: 8000)
             let messages = 2000  // 16 MB: far beyond the stalled peer's window plus the hard limit
             var received = 0
-            for index in 0..<messages {
+            for _ in 0..<messages {
                 try publisher.send(text: payload)
                 // The reader and the publisher keep up.
                 if try reader.receiveMessage().text.count == 8000 { received += 1 }

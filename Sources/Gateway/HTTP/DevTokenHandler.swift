@@ -1,6 +1,7 @@
 import Auth
 import JSON
 import LiveRoom
+import Transport
 import WebSocket
 
 /// `GET /api/dev/token?name=N&role=viewer|streamer[&room=R]`: a token for trying the pages
