@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"], swiftSettings: swift6),
         .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
         .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom"], path: "Tests/TestSupport"),
-        .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport"]),
+        .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport", "Transport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Hometown's test command (the one README.md gives, and the one .ci/run calls):
-#   1. unit and end-to-end tests (swift test), with the module-dependency check on the build;
+#   0. the formatter check (swift format lint, .swift-format);
+#   1. unit and end-to-end tests (swift test), with the module-dependency check on the build, then
+#      the same suites again under ThreadSanitizer;
 #   2. the Autobahn|Testsuite, cases 1.* to 10.*, against a release build's /echo;
 #   3. a flash-sale smoke run of hometown-load;
 #   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
@@ -37,6 +39,17 @@ timeout 900 swift test --skip-build 2>&1 | tee /tmp/hometown-swift-test.log
 swift_line=$(grep -E "Test run with [0-9]+ tests? .*passed" /tmp/hometown-swift-test.log | tail -1 || true)
 [ -n "$swift_line" ] || { echo "swift test did not report a passing run" >&2; exit 1; }
 swift_count=$(echo "$swift_line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/')
+
+step "unit and end-to-end tests again under ThreadSanitizer"
+# Every suite runs under TSan (none is excluded). A data race fails the run: TSan makes the test
+# process (and any server process a test starts) exit non-zero, and the log is checked as well.
+swift build --build-tests --sanitize=thread
+TSAN_OPTIONS="halt_on_error=0 exitcode=66" timeout 1200 swift test --skip-build --sanitize=thread 2>&1 | tee /tmp/hometown-swift-test-tsan.log
+grep -qE "Test run with [0-9]+ tests? .*passed" /tmp/hometown-swift-test-tsan.log || { echo "swift test under TSan did not pass" >&2; exit 1; }
+if grep -q "WARNING: ThreadSanitizer" /tmp/hometown-swift-test-tsan.log; then
+    echo "ThreadSanitizer reported a data race (see above)" >&2
+    exit 1
+fi
 
 autobahn_count=0
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then

@@ -1,5 +1,5 @@
 import LiveRoom
-import Synchronization
+import Transport
 
 /// Admission before the upgrade: connections in total and per IP, and new connections per second
 /// per IP. One lock taken per connection opened or closed — never per message.
@@ -22,7 +22,7 @@ final class ConnectionLimiter: Sendable {
         var ratesSweptAt: Int64 = 0
     }
 
-    private let tally = Mutex(Tally())
+    private let tally = LockedValue(Tally())
     let maxConnections: Int
     let maxPerIP: Int
     let ratePerIP: Double

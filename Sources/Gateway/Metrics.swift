@@ -19,7 +19,7 @@ public final class Counter: Sendable {
 /// Counters with a label (close reason, refusal code...). Bumped per event — a connection
 /// closing, a comment refused — never per delivered message, so a lock is cheap enough.
 public final class LabeledCounter: Sendable {
-    private let values = Mutex<[String: Int]>([:])
+    private let values = LockedValue<[String: Int]>([:])
 
     public init() {}
 
@@ -43,11 +43,11 @@ public final class Histogram: Sendable {
         var sum = 0.0
         var count = 0
     }
-    private let tally: Mutex<Tally>
+    private let tally: LockedValue<Tally>
 
     public init(bounds: [Double] = Histogram.latencyBounds) {
         self.bounds = bounds
-        self.tally = Mutex(Tally(counts: Array(repeating: 0, count: bounds.count)))
+        self.tally = LockedValue(Tally(counts: Array(repeating: 0, count: bounds.count)))
     }
 
     public func observe(_ seconds: Double) {
@@ -99,7 +99,7 @@ public final class ServerMetrics: Sendable {
         var viewers: Int
         var stockLeft: [(sku: String, left: Int)]
     }
-    private let roomGauges = Mutex<[String: RoomGauges]>([:])
+    private let roomGauges = LockedValue<[String: RoomGauges]>([:])
 
     public init() {}
 

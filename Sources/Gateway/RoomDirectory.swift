@@ -10,7 +10,7 @@ final class RoomDirectory: Sendable {
     let settings: RoomSettings
     /// Server start time in base 36: changes on every restart (clients reload their state).
     let epoch: String
-    private let rooms = Mutex<[String: RoomHandle]>([:])
+    private let rooms = LockedValue<[String: RoomHandle]>([:])
     /// Per loop, the rooms it runs (for its tick); each list is touched only on its loop.
     private let hostedByLoop: [LoopBound<HostedRooms>]
 

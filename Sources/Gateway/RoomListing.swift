@@ -1,4 +1,4 @@
-import Synchronization
+import Transport
 
 /// The lobby's view of every room (title, live, viewers), refreshed by each room's loop on its
 /// tick and read by `GET /api/rooms` on any loop.
@@ -10,7 +10,7 @@ final class RoomListing: Sendable {
         var viewers: Int
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = LockedValue<[String: Entry]>([:])
 
     func update(_ entry: Entry) {
         self.entries.withLock { $0[entry.room] = entry }

@@ -2,6 +2,7 @@ import Foundation
 import LiveRoom
 import OrderJournal
 import TestSupport
+import Transport
 import Testing
 
 func order(_ n: Int, room: String = "r", user: String = "u", ref: String? = nil, qty: Int = 1) -> Order {
@@ -64,8 +65,8 @@ struct OrderStoreTests {
     @Test func groupCommitBatchesConcurrentOrdersAndAnswersEveryOne() throws {
         let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
         let journal = GroupCommitJournal(store: store)
-        let commits = Locked(0)
-        let durable = Locked(0)
+        let commits = LockedValue(0)
+        let durable = LockedValue(0)
         journal.onCommit = { _, _ in commits.withLock { $0 += 1 } }
         journal.start()
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
@@ -74,8 +75,8 @@ struct OrderStoreTests {
             }
         }
         journal.stop()
-        #expect(durable.value == 2000)
-        #expect(commits.value < 2000, "orders were grouped (\(commits.value) commits)")
+        #expect(durable.current == 2000)
+        #expect(commits.current < 2000, "orders were grouped (\(commits.current) commits)")
         #expect(try store.orders(room: "r", after: nil, limit: 5000).count == 2000)
     }
 
@@ -83,11 +84,11 @@ struct OrderStoreTests {
         let faulty = FaultyStore(try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite"))
         let journal = GroupCommitJournal(store: faulty)
         journal.start()
-        let results = Locked<[Bool]>([])
+        let results = LockedValue<[Bool]>([])
         faulty.failing = true
         for index in 0..<5 { journal.submit(order(index)) { ok in results.withLock { $0.append(ok) } } }
         journal.stop()
-        #expect(results.value == [false, false, false, false, false])
+        #expect(results.current == [false, false, false, false, false])
         #expect(try faulty.orders(room: "r", after: nil, limit: 10).isEmpty)
     }
 }
@@ -98,14 +99,14 @@ struct GroupCommitIsolationTests {
         let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
         try store.commit(orders: [order(1, ref: "taken")], rooms: [])
         let journal = GroupCommitJournal(store: store)
-        let results = Locked<[String: Bool]>([:])
+        let results = LockedValue<[String: Bool]>([:])
         // Queue before starting so all four land in one batch; the third reuses a stored id.
         for candidate in [order(2), order(3), order(1, ref: "again"), order(4)] {
             journal.submit(candidate) { ok in results.withLock { $0[candidate.ref] = ok } }
         }
         journal.start()
         journal.stop()
-        #expect(results.value == ["ref2": true, "ref3": true, "again": false, "ref4": true])
+        #expect(results.current == ["ref2": true, "ref3": true, "again": false, "ref4": true])
         #expect(try store.orders(room: "r", after: nil, limit: 10).map(\.id) == ["E-1", "E-2", "E-3", "E-4"])
     }
 }
