@@ -64,7 +64,8 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "JSON"]),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -51,6 +51,8 @@ public final class Connection {
     }
 
     public var isOpen: Bool { self.state == .open }
+    /// An in-memory connection made by `EventLoop.embedConnection` (tests): it has no socket.
+    public var isEmbedded: Bool { self.fd < 0 }
     /// True when this connection speaks TLS.
     public var isTLS: Bool { self.tls != nil }
     public var queuedBytes: Int { self.queue.queuedBytes }

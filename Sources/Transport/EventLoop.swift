@@ -11,7 +11,7 @@ import Synchronization
 public final class EventLoop {
     public let index: Int
     /// Loop time in ns (CLOCK_MONOTONIC), refreshed after every wait; cheap to read in handlers.
-    public private(set) var now: UInt64
+    public internal(set) var now: UInt64
     /// Called on this loop for each accepted connection; returns its handler, or nil to refuse it.
     public var acceptHandler: ((Connection) -> (any ConnectionHandler)?)?
     /// Limits given to newly accepted connections (handlers may change them per route).
@@ -27,7 +27,7 @@ public final class EventLoop {
     public var connectionCount: Int { self.counters.connections.load(ordering: .relaxed) }
 
     let epfd: Int32
-    private let wakeFD: Int32
+    let wakeFD: Int32
     private let timerFD: Int32
     var listeners: [Int32] = []
     var listenersPaused = false
@@ -35,6 +35,10 @@ public final class EventLoop {
     var nextGeneration: UInt32 = 1
     var pendingFlush: [Connection] = []
     private var closeList: [Connection] = []
+    /// In-memory connections (tests): no socket, output collected in `embeddedOutput`.
+    var embedded: [Connection] = []
+    var embeddedOutput: [ObjectIdentifier: [UInt8]] = [:]
+    var embeddedBlocked: Set<ObjectIdentifier> = []
 
     private let inboxLock = Lock()
     private var inbox: [@Sendable () -> Void] = []
@@ -47,11 +51,11 @@ public final class EventLoop {
     private var stopping = false
     /// The thread running `run()` (0 before it starts and after it ends): what `inLoop` compares
     /// with. Written by that thread, read by any, so atomic.
-    private let runningThread = Atomic<UInt>(0)
+    let runningThread = Atomic<UInt>(0)
     /// The thread `start()` created, for `join()`; touched only by the thread that owns the group.
     private var startedThread: pthread_t?
 
-    private let readBuffer: UnsafeMutableRawBufferPointer
+    let readBuffer: UnsafeMutableRawBufferPointer
     private let iovecs: UnsafeMutablePointer<iovec>
     private static let maxIovecs = 256
     private let events: UnsafeMutablePointer<hometown_epoll_event>
@@ -250,7 +254,7 @@ public final class EventLoop {
 
     /// Flushes everything queued during this iteration, then reaps closed connections. Reaping
     /// can queue more output (handlers telling others), so flush once more after it.
-    private func endOfIteration() {
+    func endOfIteration() {
         var rounds = 0
         repeat {
             self.flushPending()
@@ -259,7 +263,7 @@ public final class EventLoop {
         } while (!self.pendingFlush.isEmpty || !self.closeList.isEmpty) && rounds < 4
     }
 
-    private func runInbox() {
+    func runInbox() {
         var value: UInt64 = 0
         _ = Glibc.read(self.wakeFD, &value, 8)
         let tasks = self.inboxLock.withLock { () -> [@Sendable () -> Void] in
@@ -287,7 +291,7 @@ public final class EventLoop {
 
     /// Once a second: deadlines of closing connections, and each handler's own timeouts.
     private func sweep() {
-        for case let connection? in self.connections {
+        for connection in self.connections.compactMap({ $0 }) + self.embedded {
             switch connection.state {
             case .open:
                 connection.handler?.connectionTick(connection, now: self.now)
@@ -353,6 +357,10 @@ public final class EventLoop {
         }
         while !connection.queue.isEmpty {
             let count = connection.queue.fill(self.iovecs, max: Self.maxIovecs)
+            if connection.isEmbedded {
+                if self.writeEmbedded(connection, self.iovecs, count) { continue }
+                break
+            }
             var total = 0
             for index in 0..<count { total += self.iovecs[index].iov_len }
             let written = Glibc.writev(connection.fd, self.iovecs, Int32(count))
@@ -370,7 +378,7 @@ public final class EventLoop {
             if case .closingAfterFlush(let deadline) = connection.state {
                 // Our part is said: send FIN and wait for the peer's (RFC 6455 §7.1.1: the server
                 // closes the TCP connection first).
-                Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+                if !connection.isEmbedded { Glibc.shutdown(connection.fd, Int32(SHUT_WR)) }
                 connection.state = .draining(deadline: deadline)
             }
             if connection.readPaused { connection.readPaused = false }
@@ -382,7 +390,7 @@ public final class EventLoop {
 
     /// Registers for readability unless reading is paused, and for writability while output waits.
     func updateInterest(_ connection: Connection) {
-        guard connection.state != .closed else { return }
+        guard connection.state != .closed, !connection.isEmbedded else { return }
         var events: UInt32 = 0
         if (!connection.readPaused || connection.state != .open) && !connection.readingStopped {
             events |= HOMETOWN_EPOLLIN | HOMETOWN_EPOLLRDHUP
@@ -415,9 +423,13 @@ public final class EventLoop {
                 connection.inCloseList = false
                 guard connection.state != .closed else { continue }
                 connection.state = .closed
-                _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_DEL, connection.fd, 0, 0)
-                Glibc.close(connection.fd)
-                if Int(connection.fd) < self.connections.count,
+                if connection.isEmbedded {
+                    self.embedded.removeAll { $0 === connection }
+                } else {
+                    _ = hometown_epoll_ctl(self.epfd, EPOLL_CTL_DEL, connection.fd, 0, 0)
+                    Glibc.close(connection.fd)
+                }
+                if connection.fd >= 0, Int(connection.fd) < self.connections.count,
                     self.connections[Int(connection.fd)] === connection
                 {
                     self.connections[Int(connection.fd)] = nil
@@ -438,7 +450,7 @@ public final class EventLoop {
         self.runInboxWithoutWaiting()
     }
 
-    private func runInboxWithoutWaiting() {
+    func runInboxWithoutWaiting() {
         let tasks = self.inboxLock.withLock { () -> [@Sendable () -> Void] in
             let tasks = self.inbox
             self.inbox = []
@@ -451,6 +463,7 @@ public final class EventLoop {
     public func forEachConnection(_ body: (Connection) -> Void) {
         self.assertInLoop()
         for case let connection? in self.connections where connection.state != .closed { body(connection) }
+        for connection in self.embedded where connection.state != .closed { body(connection) }
     }
 }
 

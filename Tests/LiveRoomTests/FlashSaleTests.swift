@@ -112,33 +112,58 @@ struct FlashSaleTests {
         #expect(f.error(f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: nil, seconds: nil), from: f.streamer)) == .roomNotLive)
     }
 
-    @Test func randomOrderStormsNeverOversellOrBreakLimits() {
-        // Model test: seeded random buyers, quantities and retries against the invariants.
+    @Test func randomOrderStormsNeverOversellOrBreakLimitsWhileCommitsAreDeferredOrFail() {
+        // Model test: seeded random buyers, quantities and same-ref retries, while the journal's
+        // answers come late, out of order, and sometimes as failures. At every step: units sold
+        // + units reserved by commits in flight + units left = stock, and no buyer passes the limit.
         var generator = SplitMix64(seed: 42)
+        var failures = 0
         for round in 0..<50 {
             let stock = Int(generator.next() % 40) + 1
             let limit = Int(generator.next() % 4) + 1
             let f = RoomFixture(stock: stock, limit: limit)
             let buyers = (0..<Int(generator.next() % 30 + 5)).map { f.join("u\($0 % 17)") }
-            var accepted: [String: (user: String, qty: Int)] = [:]
-            var perUser: [String: Int] = [:]
-            for attempt in 0..<200 {
-                let member = buyers[Int(generator.next() % UInt64(buyers.count))]
-                let user = f.room.identity(of: member)!.user
-                let qty = Int(generator.next() % 3) + 1
-                let ref = "r\(generator.next() % 50)"
-                let (status, id) = f.order(member, qty: qty, ref: ref)
-                if status == .accepted, let id, accepted[id] == nil {
-                    accepted[id] = (user, qty)
-                    perUser[user, default: 0] += qty
-                }
-                _ = attempt
+            var inFlight: [Order] = []
+            var sold: [String: Order] = [:]
+            func check(_ step: Int) {
+                let reserved = inFlight.reduce(0) { $0 + $1.qty }
+                let left = f.room.product("bamboo")!.left
+                let soldUnits = sold.values.reduce(0) { $0 + $1.qty }
+                #expect(left >= 0 && soldUnits + reserved + left == stock, "round \(round) step \(step)")
+                var perUser: [String: Int] = [:]
+                for order in Array(sold.values) + inFlight { perUser[order.user, default: 0] += order.qty }
+                #expect(perUser.values.allSatisfy { $0 <= limit }, "round \(round) step \(step)")
             }
-            let sold = accepted.values.reduce(0) { $0 + $1.qty }
-            let left = f.room.product("bamboo")!.left
-            #expect(left >= 0, "round \(round)")
-            #expect(sold + left == stock, "round \(round): sold \(sold) + left \(left) != \(stock)")
-            #expect(perUser.values.allSatisfy { $0 <= limit }, "round \(round)")
+            func resolve(_ index: Int) {
+                let order = inFlight.remove(at: index)
+                if generator.next() % 4 == 0 {
+                    failures += 1
+                    let effects = f.room.orderFailed(order, now: f.now)
+                    #expect(effects.contains { if case .send(_, .orderResult(order.ref, .unavailable, nil)) = $0 { true } else { false } })
+                } else {
+                    let effects = f.room.orderCommitted(order, now: f.now)
+                    #expect(sold[order.id] == nil, "an order is committed once")
+                    sold[order.id] = order
+                    #expect(effects.contains(.staff(.order(order))))
+                }
+            }
+            for step in 0..<300 {
+                if !inFlight.isEmpty && generator.next() % 3 == 0 {
+                    resolve(Int(generator.next() % UInt64(inFlight.count)))
+                } else {
+                    let member = buyers[Int(generator.next() % UInt64(buyers.count))]
+                    let qty = Int(generator.next() % 3) + 1
+                    let ref = "r\(generator.next() % 50)"
+                    for effect in f.room.apply(.order(sku: "bamboo", qty: qty, ref: ref), from: member, now: f.now) {
+                        if case .commit(let order) = effect { inFlight.append(order) }
+                    }
+                }
+                check(step)
+            }
+            while !inFlight.isEmpty { resolve(0) }
+            check(300)
+            #expect(sold.values.reduce(0) { $0 + $1.qty } + f.room.product("bamboo")!.left == stock, "round \(round)")
         }
+        #expect(failures > 100, "the storm exercised failed commits (\(failures))")
     }
 }

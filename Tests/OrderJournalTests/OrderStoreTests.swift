@@ -2,8 +2,8 @@ import Foundation
 import LiveRoom
 import OrderJournal
 import TestSupport
-import Transport
 import Testing
+import Transport
 
 func order(_ n: Int, room: String = "r", user: String = "u", ref: String? = nil, qty: Int = 1) -> Order {
     Order(id: "E-\(n)", room: room, sku: "apple", user: user, name: "名字", qty: qty, price: 500, ref: ref ?? "ref\(n)", ts: Int64(n))

@@ -1,0 +1,139 @@
+import JSON
+import Testing
+
+@testable import Gateway
+
+/// The gateway's ordering rules, on an embedded server (one loop driven by the test, in-memory
+/// connections, a real SQLite journal whose commits the test holds or fails).
+@Suite("Sessions and room effects on an embedded server")
+struct SessionOrderingTests {
+    /// A streamer's room with the streamer's client, welcomed and set up.
+    func openRoom(_ embedded: EmbeddedServer, room: String = "farm") -> EmbeddedClient {
+        let streamer = embedded.connect("/live/\(room)?token=\(embeddedToken("seller", role: "streamer"))")
+        #expect(embedded.settle { streamer.types().contains("welcome") })
+        streamer.send(#"{"type":"room.open","title":"Farm"}"#)
+        #expect(embedded.settle { streamer.types().contains("room") })
+        return streamer
+    }
+
+    @Test func aReplyToOneConnectionComesInTheOrderOfItsCommands() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = self.openRoom(embedded)
+        // Two state changes (each must be stored before it is announced), then a message the
+        // session refuses itself: its error must not overtake the first two's broadcasts.
+        embedded.store?.held = true
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
+        streamer.send(#"{"type":"pin","sku":"apples"}"#)
+        streamer.send(#"{"type":"no.such.command"}"#)
+        embedded.loop.runPendingTasks()
+        #expect(streamer.types() == [], "nothing is announced while the save is held")
+        embedded.store?.held = false
+        var seen: [String] = []
+        #expect(
+            embedded.settle {
+                seen += streamer.types(); return seen.count >= 3
+            })
+        #expect(seen == ["product", "pin", "error"])
+    }
+
+    @Test func aViewerWhoJoinsDuringASaveSeesTheChangeInTheWelcomeOrAfterItNeverBoth() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = self.openRoom(embedded)
+        embedded.store?.held = true
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
+        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("ann"))")
+        embedded.loop.runPendingTasks()
+        #expect(viewer.types() == [], "the join waits behind the save")
+        embedded.store?.held = false
+        var messages: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                messages += viewer.messages(); return messages.contains { $0["type"]?.stringValue == "welcome" }
+            })
+        embedded.loop.runPendingTasks()
+        messages += viewer.messages()
+        let welcome = messages.first { $0["type"]?.stringValue == "welcome" }
+        let inWelcome = welcome?["products"]?.arrayValue?.contains { $0["sku"]?.stringValue == "apples" } ?? false
+        let asEvent = messages.contains { $0["type"]?.stringValue == "product" }
+        #expect(inWelcome != asEvent, "in the welcome: \(inWelcome), as an event: \(asEvent)")
+        #expect(messages.first?["type"]?.stringValue == "welcome")
+    }
+
+    @Test func aStateChangeIsAnnouncedOnlyAfterItIsStored() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = self.openRoom(embedded)
+        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("ann"))")
+        #expect(embedded.settle { viewer.types().contains("welcome") })
+        embedded.store?.held = true
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
+        embedded.loop.runPendingTasks()
+        #expect(viewer.types() == [])
+        embedded.store?.held = false
+        #expect(embedded.settle { viewer.types() == ["product"] })
+    }
+
+    @Test func ordersAreAcknowledgedOnlyOnceDurableAndAFailedCommitAnswersUnavailable() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = self.openRoom(embedded)
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":1}"#)
+        streamer.send(#"{"type":"sale.start","sku":"apples","limit":1}"#)
+        #expect(embedded.settle { streamer.types().contains("sale") })
+        let buyer = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
+        #expect(embedded.settle { buyer.types().contains("welcome") })
+        embedded.store?.failing = true
+        buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
+        var results: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                results += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !results.isEmpty
+            })
+        #expect(results.first?["status"]?.stringValue == "unavailable")
+        // The unit came back: the same ref succeeds once the store works again.
+        embedded.store?.failing = false
+        buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
+        results = []
+        #expect(
+            embedded.settle {
+                results += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !results.isEmpty
+            })
+        #expect(results.first?["status"]?.stringValue == "accepted")
+    }
+
+    @Test func aBannedViewerIsClosedWith4003() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = self.openRoom(embedded)
+        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("troll"))")
+        #expect(embedded.settle { viewer.types().contains("welcome") })
+        streamer.send(#"{"type":"ban","user":"troll"}"#)
+        #expect(
+            embedded.settle {
+                _ = viewer.messages(); return viewer.closeCode == 4003
+            })
+    }
+
+    @Test func aSlowViewerLosesDroppableMessagesThenIsClosedWith4008ButTheStreamerHasMoreRoom() throws {
+        let embedded = try EmbeddedServer(journal: false) { config in
+            config.outbound.lowWater = 1024
+            config.outbound.highWater = 4096
+            config.outbound.hardLimit = 16 * 1024
+        }
+        let streamer = self.openRoom(embedded)
+        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("slow"))")
+        #expect(embedded.settle { viewer.types().contains("welcome") })
+        _ = streamer.messages()
+        embedded.loop.setWritable(false, viewer.connection)
+        embedded.loop.setWritable(false, streamer.connection)
+        // Product events are never droppable. Each is about 150 bytes: 200 of them pass the
+        // viewer's 16 KiB hard limit, but not the streamer's (16 × 16 KiB).
+        for index in 0..<200 {
+            streamer.send(#"{"type":"product.add","sku":"p\#(index)","title":"Product number \#(index)","price":100,"stock":1}"#)
+        }
+        embedded.loop.setWritable(true, viewer.connection)
+        embedded.loop.setWritable(true, streamer.connection)
+        _ = viewer.messages()
+        #expect(viewer.closeCode == 4008)
+        #expect(embedded.server.metrics.slowConsumerDisconnects.value == 1)
+        #expect(streamer.connection.isOpen)
+        #expect(streamer.types().filter { $0 == "product" }.count == 200)
+    }
+}

@@ -1,0 +1,67 @@
+import LiveRoom
+import Testing
+
+/// The room says itself what must be stored before it is announced (`.persist`, first) and what a
+/// command came to (`.record`): the gateway carries these out and reads nothing off other effects.
+@Suite("The room asks for saves and reports outcomes")
+struct PersistAndOutcomeTests {
+    func persisted(_ effects: [RoomEffect]) -> RoomSnapshot? {
+        if case .persist(let snapshot)? = effects.first { return snapshot }
+        return nil
+    }
+
+    @Test func everyChangeOfDurableStateLeadsWithASnapshotOfTheNewState() {
+        let f = RoomFixture(stock: 5, limit: 5, startSale: false)
+        let commands: [RoomCommand] = [
+            .open(title: "New title"),
+            .productAdd(sku: "apples", title: "Apples", price: 100, stock: 3),
+            .restock(sku: "apples", qty: 2),
+            .pin(sku: "apples"),
+            .saleStart(sku: "apples", limit: 1, countdown: nil, seconds: nil),
+            .slowMode(seconds: 5),
+            .saleStop(sku: "apples"),
+            .close,
+        ]
+        for command in commands {
+            let effects = f.room.apply(command, from: f.streamer, now: f.now)
+            #expect(self.persisted(effects) == f.room.snapshot(), "\(command.name)")
+            #expect(effects.dropFirst().allSatisfy { if case .persist = $0 { false } else { true } }, "one save per call")
+        }
+    }
+
+    @Test func chatLikesAndRefusedCommandsStoreNothing() {
+        let f = RoomFixture()
+        let a = f.join("a")
+        #expect(self.persisted(f.room.apply(.comment(text: "hello"), from: a, now: f.now)) == nil)
+        #expect(self.persisted(f.room.apply(.like, from: a, now: f.now)) == nil)
+        #expect(self.persisted(f.room.apply(.pin(sku: "nope"), from: f.streamer, now: f.now)) == nil)
+        #expect(self.persisted(f.room.apply(.open(title: "x"), from: a, now: f.now)) == nil, "a viewer's streamer command")
+        #expect(self.persisted(f.room.tick(now: f.now + 200)) == nil)
+    }
+
+    @Test func theClockEndingASaleAndASellOutAreSaved() {
+        let f = RoomFixture(stock: 1, limit: 1, startSale: false)
+        _ = f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: nil, seconds: 10), from: f.streamer)
+        let a = f.join("a")
+        let sellOut = f.room.apply(.order(sku: "bamboo", qty: 1, ref: "r"), from: a, now: f.now)
+        #expect(self.persisted(sellOut)?.products.first?.sale.state == .soldOut)
+        #expect(self.persisted(f.room.tick(now: f.now + 10_000))?.products.first?.sale.state == .ended)
+    }
+
+    @Test func commentsAndOrdersReportWhatTheyCameTo() {
+        let f = RoomFixture(stock: 1, limit: 1)
+        let a = f.join("a")
+        let anonymous = f.join("", anonymous: true)
+        func outcomes(_ effects: [RoomEffect]) -> [RoomOutcome] {
+            effects.compactMap { if case .record(let outcome) = $0 { outcome } else { nil } }
+        }
+        #expect(outcomes(f.room.apply(.comment(text: "hi"), from: a, now: f.now)) == [.commentAccepted(shown: true)])
+        #expect(outcomes(f.room.apply(.comment(text: "  "), from: a, now: f.now)) == [.commentRefused(.badRequest)])
+        #expect(outcomes(f.room.apply(.comment(text: "hi"), from: anonymous, now: f.now)) == [.commentRefused(.unauthorized)])
+        #expect(outcomes(f.room.apply(.order(sku: "nope", qty: 1, ref: "x"), from: a, now: f.now)) == [.orderRefused(reason: "invalid")])
+        #expect(outcomes(f.apply(.order(sku: "bamboo", qty: 1, ref: "y"), from: a)) == [], "an accepted order is counted on commit")
+        #expect(
+            outcomes(f.room.apply(.order(sku: "bamboo", qty: 1, ref: "z"), from: a, now: f.now)) == [.orderRefused(reason: "limit_reached")]
+        )
+    }
+}
