@@ -55,11 +55,11 @@ let package = Package(
             path: "LoadTests/HometownLoad"),
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket", "Transport"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"], swiftSettings: swift6),
         .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
-        .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom", "Transport"], path: "Tests/TestSupport"),
         .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport", "Transport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import JSON
 import LiveRoom
+import TestSupport
 import Testing
 import WebSocketClient
 
@@ -76,7 +77,7 @@ struct CrashRecoveryTests {
         try openAppleSale(port: server.port, room: "crash", stock: stock, limit: limit)
 
         let buyers = (0..<60).map { RecordingBuyer(user: "buyer\($0)") }  // demand 180 > stock 120
-        let acceptedSoFar = Counter()
+        let acceptedSoFar = CountdownToTarget()
         let threshold: Int =
             switch killPoint {
             case .beforeOrders: 0
@@ -93,8 +94,7 @@ struct CrashRecoveryTests {
         }
         runner.start()
         if killPoint != .beforeOrders {
-            let deadline = Date().addingTimeInterval(30)
-            while acceptedSoFar.value < threshold && Date() < deadline { usleep(1000) }
+            #expect(acceptedSoFar.wait(forAtLeast: threshold, seconds: 30))
             server.crash()
         }
         #expect(finished.wait(timeout: .now() + 30) == .success)

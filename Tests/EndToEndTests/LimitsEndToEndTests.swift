@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Glibc
+import TestSupport
 import Testing
 import WebSocket
 import WebSocketClient
@@ -71,10 +72,12 @@ struct LimitsEndToEndTests {
         let baseline = server.residentKiB()
         let stop = Counter()
         defer { stop.increment() }  // the flooding thread ends with the test, whatever happens
-        // A flooder: big frames to /echo as fast as it can, never reading the echoes.
-        let flooder = try BlockingWebSocketClient(port: server.port)
-        flooder.setTimeout(0.2)
+        // A flooder: big frames to /echo as fast as it can, never reading the echoes. Its socket
+        // belongs to its thread alone.
+        let port = server.port
         let flooding = Thread {
+            guard let flooder = try? BlockingWebSocketClient(port: port) else { return }
+            flooder.setTimeout(0.2)
             let frame = WebSocketFrameEncoder.frame(opcode: .binary, payload: [UInt8](repeating: 7, count: 60_000), maskKey: 9)
             let deadline = Date().addingTimeInterval(60)
             while stop.value == 0 && Date() < deadline { if (try? flooder.sendRaw(frame)) == nil { usleep(1000) } }
@@ -95,7 +98,7 @@ struct LimitsEndToEndTests {
             #expect(try probe.receiveMessage().text == "probe \(index)")
             worst = max(worst, Date().timeIntervalSince(start))
             peak = max(peak, server.residentKiB())
-            usleep(10_000)
+            usleep(10_000)  // pacing: the 100 probes sample about a second of the abuse
         }
         stop.increment()
         #expect(worst < 1.0, "worst probe round trip \(worst) s")
@@ -112,13 +115,14 @@ struct LimitsEndToEndTests {
 @Suite("Accepting when out of file descriptors", .serialized)
 struct DescriptorExhaustionTests {
     @Test func acceptBacksOffInsteadOfSpinning() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else { return }
+        // prlimit (util-linux) is on every Debian machine; its absence must fail, not pass.
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "needs /usr/bin/prlimit (util-linux)")
         let data = makeTemporaryDirectory()
         let server = ServerProcess(dataDirectory: data, wrapper: ["/usr/bin/prlimit", "--nofile=48:48"])
         try server.start()
         // Far more connections than the server has descriptors for.
         let clients = (0..<80).compactMap { _ in try? BlockingWebSocketClient(port: server.port, timeout: 2, upgrade: false) }
-        usleep(300_000)
+        // Measured over a one-second window: a spinning accept loop would use all of it.
         let before = server.cpuSeconds()
         usleep(1_000_000)
         let busy = server.cpuSeconds() - before

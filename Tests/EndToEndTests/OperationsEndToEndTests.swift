@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import JSON
+import TestSupport
 import Testing
 import WebSocketClient
 
@@ -45,7 +46,7 @@ struct OperationsEndToEndTests {
                 try protocolBreaker.sendRaw([0x81, 0x01, 0x41])  // unmasked
                 _ = try protocolBreaker.receiveClose()
             }  // our socket closes here, so the server's lingering close completes at once
-            _ = eventually { (try? get(server, "/metrics").body.contains("1002 protocol error")) == true }
+            #expect(eventually { (try? get(server, "/metrics").body.contains("1002 protocol error")) == true })
 
             let response = try get(server, "/metrics")
             #expect(response.status == 200)
@@ -97,7 +98,7 @@ struct OperationsEndToEndTests {
         try server.start()
         try openAppleSale(port: server.port, room: "drain", stock: 100_000, limit: 10_000)
         let buyers = (0..<30).map { RecordingBuyer(user: "buyer\($0)") }
-        let accepted = Counter()
+        let accepted = CountdownToTarget()
         let done = DispatchSemaphore(value: 0)
         let runner = Thread {
             DispatchQueue.concurrentPerform(iterations: buyers.count) { index in
@@ -106,9 +107,7 @@ struct OperationsEndToEndTests {
             done.signal()
         }
         runner.start()
-        let deadline = Date().addingTimeInterval(30)
-        while accepted.value < 300 && Date() < deadline { usleep(1000) }
-        #expect(accepted.value >= 300, "the sale was under way before SIGTERM")
+        #expect(accepted.wait(forAtLeast: 300, seconds: 30), "the sale was under way before SIGTERM")
         #expect(server.terminate() == 0, "a drain exits 0")
         #expect(done.wait(timeout: .now() + 20) == .success)
         let stored = Set(try OrderExport.page(dataDirectory: data, room: "drain", after: nil, limit: 1_000_000).map(\.id))

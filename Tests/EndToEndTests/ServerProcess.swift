@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import WebSocketClient
 
 /// The real `hometown` binary in a child process, for tests that must kill it (-9) and start it
@@ -8,6 +9,8 @@ final class ServerProcess {
     let port: UInt16
     let dataDirectory: String
     private(set) var process: Process?
+    /// Signalled when the process exits (its termination handler), so waits are event-based.
+    private var exited = DispatchSemaphore(value: 0)
     let extraArguments: [String]
     /// A command the server runs under (e.g. prlimit).
     let wrapper: [String]
@@ -59,17 +62,18 @@ final class ServerProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["HOMETOWN_JWT_SECRET"] = testSecret
         process.environment = environment
+        let exited = DispatchSemaphore(value: 0)
+        self.exited = exited
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
         self.process = process
-        // Ready when /healthz answers.
-        for _ in 0..<200 {
-            if let client = try? BlockingWebSocketClient(port: self.port, timeout: 1, upgrade: false) {
-                try? client.sendRaw(Array("GET /healthz HTTP/1.1\r\n\r\n".utf8))
-                if (try? client.readHTTPResponse())?.hasPrefix("HTTP/1.1 200") == true { return }
-            }
-            usleep(25_000)
+        // Ready when /healthz answers (another process: polled, for at most 10 s).
+        let ready = eventually(within: 10, interval: 0.025) {
+            guard let client = try? BlockingWebSocketClient(port: self.port, timeout: 1, upgrade: false) else { return false }
+            try? client.sendRaw(Array("GET /healthz HTTP/1.1\r\n\r\n".utf8))
+            return (try? client.readHTTPResponse())?.hasPrefix("HTTP/1.1 200") == true
         }
-        throw BlockingWebSocketClient.Error.timeout
+        if !ready { throw BlockingWebSocketClient.Error.timeout }
     }
 
     /// kill -9: no chance to flush anything.
@@ -85,9 +89,7 @@ final class ServerProcess {
         kill(process.processIdentifier, SIGTERM)
         // A drain is bounded by drain_timeout (10 s); past 30 s something is wrong: kill it and
         // let the caller see a non-zero status instead of waiting forever.
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if self.exited.wait(timeout: .now() + 30) == .timedOut { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
         return process.terminationStatus

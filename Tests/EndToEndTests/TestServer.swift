@@ -29,16 +29,3 @@ func rawHTTP(_ server: HometownServer, _ request: String) throws -> String {
     try client.sendRaw(Array(request.utf8))
     return try client.readHTTPResponse()
 }
-
-/// Polls `condition` for up to `seconds`.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = Double(clock()) / Double(CLOCKS_PER_SEC)
-    _ = deadline
-    var waited = 0.0
-    while waited < seconds {
-        if condition() { return true }
-        usleep(10_000)
-        waited += 0.01
-    }
-    return condition()
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import JSON
+import TestSupport
 import Testing
 import WebSocketClient
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 import Transport
 
@@ -30,16 +31,6 @@ func socketPair() -> (Int32, Int32) {
     return (fds[0], fds[1])
 }
 
-func wait(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    var waited = 0.0
-    while waited < seconds {
-        if condition() { return true }
-        usleep(5000)
-        waited += 0.005
-    }
-    return condition()
-}
-
 @Suite("EventLoop over socketpairs, on real threads", .serialized)
 struct EventLoopTests {
     @Test func executeFromManyThreadsRunsEveryTaskOnTheLoop() throws {
@@ -55,7 +46,7 @@ struct EventLoopTests {
                 }
             }
         }
-        #expect(wait { counter.value == 8000 })
+        #expect(eventually { counter.value == 8000 })
     }
 
     @Test func bytesInAndOutThroughAnAdoptedSocket() throws {
@@ -76,7 +67,7 @@ struct EventLoopTests {
         // Closed exactly once: tests share the process, and a second close could hit a
         // descriptor another test has opened since (this hung a server's wake-up once).
         close(theirs)
-        #expect(wait { handler.lock.withLock { handler.closed } })
+        #expect(eventually { handler.lock.withLock { handler.closed } })
     }
 
     @Test func aPeerThatNeverReadsHitsTheHardLimit() throws {
@@ -98,8 +89,8 @@ struct EventLoopTests {
                 if !connection.enqueue(chunk, droppable: index % 2 == 0) { dropped.add() }
             }
         }
-        #expect(wait { handler.lock.withLock { handler.overflowed } >= 1 })
-        #expect(wait { handler.lock.withLock { handler.closed } })
+        #expect(eventually { handler.lock.withLock { handler.overflowed } >= 1 })
+        #expect(eventually { handler.lock.withLock { handler.closed } })
         #expect(dropped.value > 0)
     }
 }

@@ -114,8 +114,9 @@ struct WebSocketReaderTests {
         #expect(ReaderHarness.run(bytes).actions == [.message(WebSocketMessage(text: "€"))])
     }
 
-    @Test func randomInputNeverTraps() {
-        // Seeded random streams must end in actions or a protocol error, never a crash.
+    @Test func randomInputNeverTrapsAndChunkingNeverChangesTheOutcome() {
+        // Seeded random streams must end in actions or a protocol error, never a crash, and the
+        // same bytes give the same actions and error however they are split into reads.
         var generator = SplitMix64(seed: 0x5EED)
         for round in 0..<2000 {
             let length = Int(generator.next() % 64)
@@ -123,7 +124,9 @@ struct WebSocketReaderTests {
             if round % 2 == 0 && !bytes.isEmpty { bytes[0] = 0x80 | (bytes[0] & 0x0F) }
             if round % 3 == 0 && bytes.count > 1 { bytes[1] |= 0x80 }
             let chunk = 1 + Int(generator.next() % 8)
-            _ = ReaderHarness.run(bytes, chunk: chunk, maxFrameSize: 512, maxMessageSize: 1024)
+            let split = ReaderHarness.run(bytes, chunk: chunk, maxFrameSize: 512, maxMessageSize: 1024)
+            let whole = ReaderHarness.run(bytes, maxFrameSize: 512, maxMessageSize: 1024)
+            #expect(split.actions == whole.actions && split.error == whole.error, "round \(round)")
         }
     }
 }
