@@ -83,23 +83,20 @@ public struct CommandLineOptions: Equatable {
             rest = rest.dropFirst()
             return next
         }
+        func flag<Value>(_ flag: String, _ rule: SettingRules.Rule<Value>) throws -> Value {
+            let text = try value(flag)
+            guard let parsed = rule.parse(text) else { throw Error(message: "\(flag): '\(text)' \(rule.problem)") }
+            return parsed
+        }
         while let argument = rest.first {
             rest = rest.dropFirst()
             switch argument {
             case "-h", "--help": options.command = .help
             case "--config": options.configFile = try value(argument)
             case "--host": options.host = try value(argument)
-            case "--port":
-                let text = try value(argument)
-                guard let port = UInt16(text) else { throw Error(message: "--port: '\(text)' is not a port number") }
-                options.port = port
+            case "--port": options.port = try flag(argument, SettingRules.port)
             case "--data": options.dataDirectory = try value(argument)
-            case "--loops":
-                let text = try value(argument)
-                guard let loops = Int(text), loops >= 0, loops <= 256 else {
-                    throw Error(message: "--loops: '\(text)' is not a number from 0 to 256")
-                }
-                options.loops = loops
+            case "--loops": options.loops = try flag(argument, SettingRules.loops)
             case "--enable-bench": options.enableBench = true
             case "--tls-cert": options.tlsCert = try value(argument)
             case "--tls-key": options.tlsKey = try value(argument)
@@ -115,12 +112,7 @@ public struct CommandLineOptions: Equatable {
                 let text = try value(argument)
                 guard let seconds = Int(text), seconds > 0 else { throw Error(message: "--ttl: '\(text)' is not a number of seconds") }
                 ttl = seconds
-            case "--log-level":
-                let text = try value(argument)
-                guard let level = Log.Level(name: text) else {
-                    throw Error(message: "--log-level: '\(text)' is not one of debug, info, warn, error")
-                }
-                options.logLevel = level
+            case "--log-level": options.logLevel = try flag(argument, SettingRules.logLevel)
             default:
                 throw Error(message: "unknown option '\(argument)'\n\n\(usage)")
             }
@@ -143,34 +135,19 @@ public struct CommandLineOptions: Equatable {
     public func apply(to config: ServerConfiguration, environment: [String: String]) throws -> ServerConfiguration {
         var config = config
         if let host = environment["HOMETOWN_HOST"] { config.host = host }
-        if let text = environment["HOMETOWN_PORT"] {
-            guard let port = UInt16(text) else {
-                throw ConfigurationLoader.Error(key: "HOMETOWN_PORT", problem: "'\(text)' is not a port number")
-            }
-            config.port = port
-        }
+        if let text = environment["HOMETOWN_PORT"] { config.port = try SettingRules.port.value(text, key: "HOMETOWN_PORT") }
         if let data = environment["HOMETOWN_DATA"] { config.dataDirectory = data }
         if let value = environment["HOMETOWN_ENVIRONMENT"] {
-            guard value == "development" || value == "production" else {
-                throw ConfigurationLoader.Error(key: "HOMETOWN_ENVIRONMENT", problem: "must be development or production")
-            }
-            config.environment = value
+            config.environment = try SettingRules.environment.value(value, key: "HOMETOWN_ENVIRONMENT")
         }
-        if let text = environment["HOMETOWN_LOOPS"] {
-            guard let loops = Int(text), loops >= 0, loops <= 256 else {
-                throw ConfigurationLoader.Error(key: "HOMETOWN_LOOPS", problem: "'\(text)' is not a number from 0 to 256")
-            }
-            config.loops = loops
-        }
+        if let text = environment["HOMETOWN_LOOPS"] { config.loops = try SettingRules.loops.value(text, key: "HOMETOWN_LOOPS") }
         if let text = environment["HOMETOWN_LOG_LEVEL"] {
-            guard let level = Log.Level(name: text) else {
-                throw ConfigurationLoader.Error(key: "HOMETOWN_LOG_LEVEL", problem: "'\(text)' is not one of debug, info, warn, error")
-            }
-            config.logLevel = level
+            config.logLevel = try SettingRules.logLevel.value(text, key: "HOMETOWN_LOG_LEVEL")
         }
         if let secret = environment["HOMETOWN_JWT_SECRET"], !secret.isEmpty {
-            guard secret.utf8.count >= 16 else {
-                throw ConfigurationLoader.Error(key: "HOMETOWN_JWT_SECRET", problem: "must be at least 16 bytes")
+            // The secret itself is not repeated in the error.
+            guard SettingRules.jwtSecret.parse(secret) != nil else {
+                throw ConfigurationLoader.Error(key: "HOMETOWN_JWT_SECRET", problem: SettingRules.jwtSecret.problem)
             }
             config.auth.jwtSecret = secret
         }

@@ -30,22 +30,12 @@ public enum ConfigurationLoader {
         var config = base
         var reader = ObjectReader(object, path: "")
         try reader.string("host") { config.host = $0 }
-        try reader.int("port", in: 0...65535) { config.port = UInt16($0) }
+        try reader.int("port", in: SettingRules.portRange) { config.port = UInt16($0) }
         try reader.string("data") { config.dataDirectory = $0 }
-        try reader.int("loops", in: 0...256) { config.loops = $0 }
-        try reader.string("log_level") { value in
-            guard let level = Log.Level(name: value) else {
-                throw Error(key: "log_level", problem: "must be one of debug, info, warn, error")
-            }
-            config.logLevel = level
-        }
+        try reader.int("loops", in: SettingRules.loopsRange) { config.loops = $0 }
+        try reader.string("log_level") { config.logLevel = try SettingRules.logLevel.value($0, key: "log_level") }
         try reader.seconds("drain_timeout") { config.drainTimeout = $0 }
-        try reader.string("environment") { value in
-            guard value == "development" || value == "production" else {
-                throw Error(key: "environment", problem: "must be development or production")
-            }
-            config.environment = value
-        }
+        try reader.string("environment") { config.environment = try SettingRules.environment.value($0, key: "environment") }
         try reader.object("tls") { tls in
             try tls.string("cert") { config.tls.cert = $0 }
             try tls.string("key") { config.tls.key = $0 }
@@ -78,12 +68,7 @@ public enum ConfigurationLoader {
             try bench.bool("enabled") { config.bench.enabled = $0 }
         }
         try reader.object("auth") { auth in
-            try auth.string("jwt_secret") { value in
-                guard value.utf8.count >= 16 else {
-                    throw Error(key: "auth.jwt_secret", problem: "must be at least 16 bytes")
-                }
-                config.auth.jwtSecret = value
-            }
+            try auth.string("jwt_secret") { config.auth.jwtSecret = try SettingRules.jwtSecret.value($0, key: "auth.jwt_secret") }
             try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
             try auth.bool("dev_login") { config.auth.devLogin = $0 }
         }
