@@ -13,7 +13,7 @@ let echoUsage = """
     Prints round trips per second and p50/p99/max round-trip latency; exits 1 on any mismatch.
     """
 
-struct Options {
+struct Options: Sendable {
     var host = "127.0.0.1"
     var port: UInt16 = 8080
     var path = "/echo"
@@ -41,24 +41,15 @@ func parse(_ arguments: [String]) -> Options? {
     return options
 }
 
-final class Results: @unchecked Sendable {
-    var latencies: [[Double]]
-    var failures: [String?]
-    init(count: Int) {
-        self.latencies = Array(repeating: [], count: count)
-        self.failures = Array(repeating: nil, count: count)
-    }
-}
+/// Per-connection outcomes, filled in by the connection threads (each writes its own slot, under
+/// the lock) and read after they are joined.
+final class Results: Sendable {
+    let latencies: LockedValue<[[Double]]>
+    let failures: LockedValue<[String?]>
 
-/// What one connection's thread needs; passed through pthread_create's context pointer.
-final class Job {
-    let index: Int
-    let options: Options
-    let results: Results
-    init(index: Int, options: Options, results: Results) {
-        self.index = index
-        self.options = options
-        self.results = results
+    init(count: Int) {
+        self.latencies = LockedValue(Array(repeating: [], count: count))
+        self.failures = LockedValue(Array(repeating: nil, count: count))
     }
 }
 
@@ -72,13 +63,8 @@ func runEcho(_ arguments: [String]) -> Int32 {
     var threads: [pthread_t] = []
     let start = MonotonicClock.seconds()
     for index in 0..<options.connections {
-        var thread = pthread_t()
-        let job = Unmanaged.passRetained(Job(index: index, options: options, results: results)).toOpaque()
-        pthread_create(
-            &thread, nil,
-            { argument in
-                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-                let (index, options, results) = (job.index, job.options, job.results)
+        threads.append(
+            Threads.start {
                 do {
                     let client = try BlockingWebSocketClient(host: options.host, port: options.port, path: options.path)
                     var payload = [UInt8](repeating: UInt8(ascii: "x"), count: options.size)
@@ -91,23 +77,21 @@ func runEcho(_ arguments: [String]) -> Int32 {
                         let echo = try client.receiveMessage()
                         samples.append(MonotonicClock.seconds() - sent)
                         if echo.payload != payload {
-                            results.failures[index] = "connection \(index): echo \(round) differs"
+                            results.failures.withLock { $0[index] = "connection \(index): echo \(round) differs" }
                             break
                         }
                     }
                     try? client.sendClose()
-                    results.latencies[index] = samples
+                    results.latencies.withLock { $0[index] = samples }
                 } catch {
-                    results.failures[index] = "connection \(index): \(error)"
+                    results.failures.withLock { $0[index] = "connection \(index): \(error)" }
                 }
-                return nil
-            }, job)
-        threads.append(thread)
+            })
     }
     for thread in threads { pthread_join(thread, nil) }
     let elapsed = MonotonicClock.seconds() - start
 
-    let all = results.latencies.flatMap { $0 }.sorted()
+    let all = results.latencies.current.flatMap { $0 }.sorted()
     func percentile(_ p: Double) -> String {
         guard !all.isEmpty else { return "-" }
         let value = all[min(all.count - 1, Int(Double(all.count) * p))]
@@ -116,7 +100,7 @@ func runEcho(_ arguments: [String]) -> Int32 {
     print("echo: \(options.connections) connections × \(options.messages) messages of \(options.size) B")
     print("round trips: \(all.count) in \(String(Int(elapsed * 1000))) ms = \(Int(Double(all.count) / elapsed)) per second")
     print("latency: p50 \(percentile(0.5))  p99 \(percentile(0.99))  max \(percentile(1.0))")
-    let failures = results.failures.compactMap { $0 }
+    let failures = results.failures.current.compactMap { $0 }
     for failure in failures { print("FAILED: \(failure)") }
     return failures.isEmpty ? 0 : 1
 }
