@@ -101,6 +101,14 @@ public final class Connection {
         self.enqueue(SharedBytes(bytes), force: force)
     }
 
+    /// Writes what is queued now rather than at the end of the loop iteration. For a client whose
+    /// next message is paced by what it just read (a benchmark's publisher): without it, the write
+    /// would wait until every other connection's reads of this iteration are handled.
+    public func flushNow() {
+        self.loop.assertInLoop()
+        self.loop.flushNow(self)
+    }
+
     /// Drops every queued message not yet started (a partially written one stays).
     public func discardQueued() {
         self.loop.assertInLoop()

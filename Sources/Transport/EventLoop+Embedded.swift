@@ -38,7 +38,7 @@ extension EventLoop {
             guard connection.state == .open, let handler = connection.handler else { return }
             connection.lastReadAt = self.now
             let buffer = UnsafeMutableRawBufferPointer(rebasing: self.readBuffer[0..<bytes.count])
-            buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
             handler.connectionReceived(connection, bytes: buffer)
             self.endOfIteration()
         }

@@ -350,6 +350,11 @@ public final class EventLoop {
         }
     }
 
+    func flushNow(_ connection: Connection) {
+        guard connection.state == .open, !connection.queue.isEmpty else { return }
+        self.flush(connection)
+    }
+
     private func flush(_ connection: Connection) {
         switch connection.state {
         case .closed, .draining: return

@@ -60,6 +60,9 @@ static inline int hometown_socket_stream_blocking(int family) {
     return socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
+/// memmem(3): the first occurrence of `needle` in `haystack`, or NULL.
+const void *hometown_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 static inline int hometown_set_int_option(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof(value));
 }
