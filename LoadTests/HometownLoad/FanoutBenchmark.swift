@@ -137,6 +137,18 @@ func stamp(in bytes: [UInt8]) -> (seq: Int, sentAt: Int)? {
     }
 }
 
+/// Resident memory of a process in KiB, from /proc/PID/status.
+func residentKiB(_ pid: Int32) -> Int? {
+    guard let file = fopen("/proc/\(pid)/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("VmRSS:") { return Int(text.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+    }
+    return nil
+}
+
 func runFanout(_ arguments: [String]) -> Int32 {
     guard let options = parseFanout(arguments) else {
         print(fanoutUsage)
@@ -168,6 +180,7 @@ func runFanout(_ arguments: [String]) -> Int32 {
     }
     let tallies = loops.map { _ in FanoutTally() }
     let window = FanoutWindow()
+    let rssBefore = options.serverPID.flatMap(residentKiB)
 
     // 1. The publisher, on the first loop with the subscribers (one client thread, as `wsload`
     //    runs by default): a window of messages in flight, each one done when its echo comes back,
@@ -247,6 +260,8 @@ func runFanout(_ arguments: [String]) -> Int32 {
         usleep(10_000)
     }
 
+    let rssConnected = options.serverPID.flatMap(residentKiB)
+
     // 4. Warm-up, the measured window, then a drain for what is still in flight.
     publisherLoop.execute { sendNext(publisher) }
     usleep(useconds_t(options.warmup * 1_000_000))
@@ -289,6 +304,10 @@ func runFanout(_ arguments: [String]) -> Int32 {
     }
     if let before = ownBefore, let after = ownAfter {
         print("hometown-load CPU: \(Int((after - before) / elapsed * 100)) % of one core")
+    }
+    if let before = rssBefore, let connected = rssConnected {
+        let perConnection = (connected - before) * 1024 / (options.subs + 1)
+        print("server RSS: \(before) KiB before connecting, \(connected) KiB connected = \(perConnection) bytes per connection")
     }
     for failure in failures.prefix(5) { print("connection problem: \(failure)") }
     return total >= expected && failures.isEmpty ? 0 : 1

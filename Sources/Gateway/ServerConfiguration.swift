@@ -69,7 +69,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     }
 
     public struct AuthSettings: Equatable, Sendable {
-        /// The development secret: fine on a laptop, refused in production (a later issue).
+        /// The development secret: fine on a laptop; `environment: production` refuses to start
+        /// with it (`ConfigurationLoader.validate`).
         public static let developmentSecret = "hometown-development-secret"
         /// HS256 secret for JWTs (`HOMETOWN_JWT_SECRET` overrides the file).
         public var jwtSecret = AuthSettings.developmentSecret

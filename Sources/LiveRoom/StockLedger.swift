@@ -1,6 +1,7 @@
-/// Where flash stock is counted: the seam a Redis-backed ledger (scale-out across nodes) will
-/// replace. The in-process ledger is plain integers, touched only by the room's own event loop,
-/// so check-and-decrement is atomic by construction.
+/// Where a room counts flash stock. Plain integers touched only by the room's own event loop, so
+/// check-and-decrement is atomic by construction. Not a network seam: `reserve` answers
+/// synchronously inside one step of the room, so a remote store (Redis) cannot stand behind it
+/// without blocking the loop; a cluster keeps one owner per room that counts here, in memory.
 public protocol StockLedger: AnyObject {
     /// Units left for `sku` (0 for an unknown SKU).
     func left(_ sku: SKU) -> Int

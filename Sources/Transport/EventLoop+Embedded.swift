@@ -112,7 +112,7 @@ extension EventLoop {
             written += vector.iov_len
         }
         self.embeddedOutput[ObjectIdentifier(connection)] = output
-        self.counters.bytesOut.wrappingAdd(written, ordering: .relaxed)
+        self.counters.addBytesOut(written)
         connection.queue.consume(written)
         return true
     }
