@@ -61,11 +61,13 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
     bash "$root/Tests/Autobahn/run.sh" "ws://127.0.0.1:$port/echo" /tmp/hometown-autobahn 2>&1 | tee /tmp/hometown-autobahn.log
-    step "hometown-load: flash-sale stampede (600 buyers, 400 units) and the smoke scenario"
+    step "hometown-load: flash-sale stampede (600 buyers, 400 units), the smoke scenario, a short fan-out run"
     "$root/.build/release/hometown-load" flash --port "$port" --buyers 600 --stock 400 --room ci-flash
     mkdir -p "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}"
     "$root/.build/release/hometown-load" run --scenario Config/smoke.json --url "ws://127.0.0.1:$port" --quiet \
         --report /tmp/hometown-smoke.json --html "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}/load-report.html"
+    # The fan-out benchmark tool, briefly, on a live room (exits non-zero on any lost message).
+    "$root/.build/release/hometown-load" fanout --port "$port" --path /live/ci-fanout --subs 50 --warmup 0.5 --duration 1
     # A failed check or threshold must fail the run: an impossible threshold proves it.
     sed 's/"order_p99_ms": [0-9]*/"order_p99_ms": 0.001/' Config/smoke.json > /tmp/hometown-impossible.json
     if "$root/.build/release/hometown-load" run --scenario /tmp/hometown-impossible.json --url "ws://127.0.0.1:$port" --quiet >/dev/null; then

@@ -40,7 +40,7 @@ final class RoomRunner: Sendable {
     func join(_ session: WebSocketSession, as identity: Identity, handle: RoomHandle, since: UInt64?, epoch: String?) {
         let member = session.member
         let bound = LoopBound(session, loop: session.connection.loop)
-        self.enqueue(handle) {
+        self.inTurn(handle) {
             let state = handle.state
             state.sessions[member] = bound
             if identity.role.isStaff { state.staff[member] = bound }
@@ -52,7 +52,7 @@ final class RoomRunner: Sendable {
     func leave(_ session: WebSocketSession, handle: RoomHandle) {
         self.fanOut.remove(session, room: handle.id)
         let member = session.member
-        self.enqueue(handle) {
+        self.inTurn(handle) {
             let state = handle.state
             state.sessions[member] = nil
             state.staff[member] = nil
@@ -61,7 +61,7 @@ final class RoomRunner: Sendable {
     }
 
     func submit(_ command: RoomCommand, ref: String?, from member: MemberID, handle: RoomHandle) {
-        self.enqueue(handle) {
+        self.inTurn(handle) {
             self.perform(handle.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis()), handle)
         }
     }
@@ -69,33 +69,29 @@ final class RoomRunner: Sendable {
     /// An answer the session decided itself (a message that never reached the room): sent through
     /// the room's queue so it comes after the answers to the member's earlier commands.
     func reply(_ event: RoomEvent, to member: MemberID, handle: RoomHandle) {
-        self.enqueue(handle) { self.perform([.send(member, event)], handle) }
+        self.inTurn(handle) { self.perform([.send(member, event)], handle) }
     }
 
     /// Applies commands as a built-in streamer member (the demo room's setup).
     func seed(_ handle: RoomHandle, commands: [RoomCommand]) {
         let member = self.makeMemberID()
-        self.enqueue(handle) {
+        self.inTurn(handle) {
             let now = WallClock.nowMillis()
             _ = handle.room.join(member, as: Identity(user: "hometown", name: "Hometown", role: .streamer), now: now)
             for command in commands {
                 // Each command queues behind the previous one's save.
-                self.enqueue(handle) { self.perform(handle.room.apply(command, from: member, now: WallClock.nowMillis()), handle) }
+                self.inTurn(handle) { self.perform(handle.room.apply(command, from: member, now: WallClock.nowMillis()), handle) }
             }
-            self.enqueue(handle) { _ = handle.room.leave(member, now: WallClock.nowMillis()) }
+            self.inTurn(handle) { _ = handle.room.leave(member, now: WallClock.nowMillis()) }
         }
-    }
-
-    /// Runs `body` with the room on its loop, in turn with its other work (setup, tests).
-    func withRoom(_ id: String, _ body: @escaping @Sendable (Room) -> Void) {
-        guard let handle = self.directory.handle(for: id) else { return }
-        self.enqueue(handle) { body(handle.room) }
     }
 
     // MARK: - The room's queue (on its loop)
 
-    /// Runs `work` on the room's loop: at once, unless a save is in progress, then after it.
-    private func enqueue(_ handle: RoomHandle, _ work: @escaping @Sendable () -> Void) {
+    /// Runs `work` in the room's turn on its loop: inline when called there and nothing waits,
+    /// else after what is queued (through the loop's inbox from another loop, through the
+    /// backlog while a save is in progress).
+    private func inTurn(_ handle: RoomHandle, _ work: @escaping @Sendable () -> Void) {
         if handle.loop.inLoop {
             self.runOrDefer(handle, work)
         } else {
@@ -181,7 +177,7 @@ final class RoomRunner: Sendable {
         }
         journal.submit(order) { durable in
             // On the writer thread: the outcome goes back to the room's own loop, in turn.
-            self.enqueue(handle) {
+            self.inTurn(handle) {
                 let now = WallClock.nowMillis()
                 if durable {
                     self.metrics.ordersAccepted.increment()

@@ -43,7 +43,9 @@ extension Room {
             self.stockDirty.remove(sku)
             self.stockSentAt[sku] = now
             effects.append(.broadcast(.stock(sku: sku, left: 0), droppable: true))
-            effects.append(self.announce(.sale(sku: sku, sale: product.sale)))
+            // Not saved: sold out follows from the stored orders (`Room.restore` derives it), so
+            // the sale's busiest moment waits for no snapshot.
+            effects.append(.broadcast(.sale(sku: sku, sale: product.sale), droppable: false))
         }
         return effects
     }
@@ -80,7 +82,8 @@ extension Room {
         if var product = self.products[order.sku], product.sale.state == .soldOut {
             product.sale.state = .live
             self.products[order.sku] = product
-            effects.append(self.announce(.sale(sku: order.sku, sale: product.sale)))
+            // Derived from the orders on restore, like sold out: nothing to save.
+            effects.append(.broadcast(.sale(sku: order.sku, sale: product.sale), droppable: false))
         }
         self.stockDirty.insert(order.sku)
         return effects
