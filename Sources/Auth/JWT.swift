@@ -27,6 +27,8 @@ public enum JWT {
         case unsupportedAlgorithm
         case badSignature
         case missingClaim(String)
+        /// A claim of the wrong JSON type: refused, never read as absent (fail closed).
+        case wrongType(String)
         case expired
 
         public var description: String {
@@ -35,6 +37,7 @@ public enum JWT {
             case .unsupportedAlgorithm: return "only HS256 tokens are accepted"
             case .badSignature: return "bad signature"
             case .missingClaim(let name): return "token lacks the '\(name)' claim"
+            case .wrongType(let name): return "the token's '\(name)' claim has the wrong type"
             case .expired: return "token expired"
             }
         }
@@ -59,20 +62,44 @@ public enum JWT {
     public static func verify(_ token: String, secret: String, now: Int64) -> Result<Claims, Error> {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 4096,
-            let headerBytes = Base64.decode(parts[0]), let payloadBytes = Base64.decode(parts[1]),
-            let signature = Base64.decode(parts[2]),
+            let headerBytes = Self.decodeCanonical(parts[0]), let payloadBytes = Self.decodeCanonical(parts[1]),
+            let signature = Self.decodeCanonical(parts[2]),
             let header = try? JSONParser.parse(headerBytes), let payload = try? JSONParser.parse(payloadBytes)
         else { return .failure(.malformed) }
         guard header["alg"]?.stringValue == "HS256" else { return .failure(.unsupportedAlgorithm) }
         let signingInput = Array(parts[0].utf8) + [UInt8(ascii: ".")] + Array(parts[1].utf8)
         let expected = HMACSHA256.mac(key: Array(secret.utf8), message: signingInput)
         guard HMACSHA256.constantTimeEquals(expected, signature) else { return .failure(.badSignature) }
-        guard let sub = payload["sub"]?.stringValue, !sub.isEmpty else { return .failure(.missingClaim("sub")) }
-        guard let exp = payload["exp"]?.intValue else { return .failure(.missingClaim("exp")) }
+        guard case .object = payload else { return .failure(.malformed) }
+        /// A string claim: nil when absent, an error when present with another type.
+        func string(_ name: String) -> Result<String?, Error> {
+            guard let value = payload[name] else { return .success(nil) }
+            guard let text = value.stringValue else { return .failure(.wrongType(name)) }
+            return .success(text)
+        }
+        let sub: String?
+        let name: String?
+        let role: String?
+        let room: String?
+        do {
+            sub = try string("sub").get()
+            name = try string("name").get()
+            role = try string("role").get()
+            room = try string("room").get()
+        } catch {
+            return .failure(error)
+        }
+        guard let sub, !sub.isEmpty else { return .failure(.missingClaim("sub")) }
+        guard let expValue = payload["exp"] else { return .failure(.missingClaim("exp")) }
+        guard let exp = expValue.intValue else { return .failure(.wrongType("exp")) }
         guard exp > now else { return .failure(.expired) }
-        let claims = Claims(
-            sub: sub, name: payload["name"]?.stringValue ?? sub, role: payload["role"]?.stringValue ?? "viewer",
-            room: payload["room"]?.stringValue, exp: exp)
-        return .success(claims)
+        return .success(Claims(sub: sub, name: name ?? sub, role: role ?? "viewer", room: room, exp: exp))
+    }
+
+    /// Base64url without padding, the one spelling RFC 7515 allows: anything else (the standard
+    /// alphabet, padding, non-zero unused bits) is refused, so one token has exactly one text.
+    static func decodeCanonical(_ part: Substring) -> [UInt8]? {
+        guard let bytes = Base64.decode(part), Base64.encode(bytes, urlSafe: true) == part else { return nil }
+        return bytes
     }
 }

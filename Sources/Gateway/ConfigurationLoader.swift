@@ -91,6 +91,11 @@ public enum ConfigurationLoader {
         return config
     }
 
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     /// Cross-key checks that no single key can make.
     public static func validate(_ config: ServerConfiguration) throws {
         let out = config.outbound
@@ -103,6 +108,17 @@ public enum ConfigurationLoader {
         if config.environment == "production" && config.auth.jwtSecret == ServerConfiguration.AuthSettings.developmentSecret {
             throw Error(
                 key: "auth.jwt_secret", problem: "production refuses the development secret; set auth.jwt_secret or HOMETOWN_JWT_SECRET")
+        }
+        if config.environment != "production" && config.auth.jwtSecret == ServerConfiguration.AuthSettings.developmentSecret
+            && !Self.isLoopback(config.host)
+        {
+            // The development secret is public (it is in this repository): on a reachable address
+            // anyone could sign a streamer or admin token. Refuse rather than warn.
+            throw Error(
+                key: "host",
+                problem:
+                    "'\(config.host)' is reachable from other machines, and the development JWT secret is public; set auth.jwt_secret (or HOMETOWN_JWT_SECRET), or listen on 127.0.0.1"
+            )
         }
         if config.tls.cert.isEmpty != config.tls.key.isEmpty {
             throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")

@@ -12,3 +12,15 @@ enum Names {
             }
     }
 }
+
+extension Names {
+    /// Identifiers that are not names — a client's `ref`, a user id from a token or in a moderation
+    /// command — may hold any printable text, but never control characters (C0, DEL, C1: NUL
+    /// included), which would corrupt logs, exports and storage keys.
+    static func isPrintableIdentifier<S: StringProtocol>(_ text: S, maxBytes: Int) -> Bool {
+        !text.isEmpty && text.utf8.count <= maxBytes
+            && text.unicodeScalars.allSatisfy { scalar in
+                !(scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0))
+            }
+    }
+}

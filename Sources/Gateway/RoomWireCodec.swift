@@ -25,7 +25,7 @@ public enum RoomWireCodec {
         let fields = Fields(value)
         let ref: String?
         do {
-            ref = try fields.optionalString("ref", maxLength: 64)
+            ref = try fields.optionalIdentifier("ref", maxLength: 64)
         } catch {
             return .failure(DecodeError(code: .badRequest, message: (error as? FieldError)?.message ?? "bad 'ref'", ref: nil))
         }
@@ -49,7 +49,7 @@ public enum RoomWireCodec {
             return .like
         case "order":
             guard let ref else { throw FieldError(message: "an order needs a 'ref' (your idempotency key)") }
-            return .order(sku: try fields.string("sku", maxLength: 64), qty: try fields.int("qty", in: 1...1_000_000), ref: ref)
+            return .order(sku: try fields.name("sku"), qty: try fields.int("qty", in: 1...1_000_000), ref: ref)
         case "room.open":
             return .open(title: try fields.optionalString("title", maxLength: 200))
         case "room.close":
@@ -61,7 +61,7 @@ public enum RoomWireCodec {
         case "product.restock":
             return .restock(sku: try fields.name("sku"), qty: try fields.int("qty", in: 1...10_000_000))
         case "pin":
-            return .pin(sku: try fields.optionalString("sku", maxLength: 64))
+            return .pin(sku: try fields.optionalString("sku", maxLength: 64) == nil ? nil : try fields.name("sku"))
         case "sale.start":
             return .saleStart(
                 sku: try fields.name("sku"), limit: try fields.int("limit", in: 1...10_000),
@@ -72,11 +72,12 @@ public enum RoomWireCodec {
         case "slowmode":
             return .slowMode(seconds: try fields.int("seconds", in: 0...3600))
         case "mute":
-            return .mute(user: try fields.string("user", maxLength: 128), seconds: try fields.optionalInt("seconds", in: 1...31_536_000))
+            return .mute(
+                user: try fields.identifier("user", maxLength: 128), seconds: try fields.optionalInt("seconds", in: 1...31_536_000))
         case "unmute":
-            return .unmute(user: try fields.string("user", maxLength: 128))
+            return .unmute(user: try fields.identifier("user", maxLength: 128))
         case "ban":
-            return .ban(user: try fields.string("user", maxLength: 128))
+            return .ban(user: try fields.identifier("user", maxLength: 128))
         default:
             throw FieldError(code: .unknownType, message: "unknown message type '\(type)'")
         }
@@ -97,6 +98,20 @@ public enum RoomWireCodec {
             guard let text = raw.stringValue else { throw FieldError(message: "'\(key)' must be a string") }
             guard text.utf8.count <= maxLength else { throw FieldError(code: .tooLong, message: "'\(key)' is too long") }
             return text
+        }
+
+        /// A printable identifier: no control characters (see `Names.isPrintableIdentifier`).
+        func identifier(_ key: String, maxLength: Int) throws -> String {
+            let text = try self.string(key, maxLength: maxLength)
+            guard Names.isPrintableIdentifier(text, maxBytes: maxLength) else {
+                throw FieldError(message: "'\(key)' must be 1-\(maxLength) bytes of printable text (no control characters)")
+            }
+            return text
+        }
+
+        func optionalIdentifier(_ key: String, maxLength: Int) throws -> String? {
+            guard let raw = self.value[key], raw != .null else { return nil }
+            return try self.identifier(key, maxLength: maxLength)
         }
 
         func optionalString(_ key: String, maxLength: Int) throws -> String? {

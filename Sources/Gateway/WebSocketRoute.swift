@@ -9,7 +9,7 @@ enum WebSocketRoute: Equatable {
 
     static func resolve(_ head: HTTPRequestHead, config: ServerConfiguration) -> WebSocketRoute? {
         let path = head.path
-        if path == "/echo" { return config.echo.enabled ? .echo : nil }
+        if path == "/echo" { return config.echoEnabled ? .echo : nil }
         if path.hasPrefix("/live/") {
             let room = path.dropFirst("/live/".count)
             return Names.isValid(room) ? .live(room: String(room)) : nil

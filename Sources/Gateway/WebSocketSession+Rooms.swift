@@ -29,11 +29,15 @@ extension WebSocketSession {
                 guard let role = Role(rawValue: claims.role) else {
                     return .failure(AdmissionRefusal(response: .text(.unauthorized, "unknown role '\(claims.role)'\n")))
                 }
+                guard Names.isPrintableIdentifier(claims.sub, maxBytes: 128) else {
+                    return .failure(
+                        AdmissionRefusal(response: .text(.unauthorized, "the token's sub must be 1-128 bytes of printable text\n")))
+                }
                 if let only = claims.room, only != room {
                     return .failure(AdmissionRefusal(response: .text(.unauthorized, "this token is for room '\(only)'\n")))
                 }
                 // Names are shown to the whole room: keep them to a display size whatever the token says.
-                self.identity = Identity(user: String(claims.sub.prefix(128)), name: String(claims.name.prefix(64)), role: role)
+                self.identity = Identity(user: claims.sub, name: String(claims.name.prefix(64)), role: role)
             }
         } else {
             guard auth.allowAnonymous else {

@@ -54,9 +54,16 @@ final class SQLiteDatabase {
             sqlite3_clear_bindings(self.pointer)
         }
 
+        /// Binds text with its byte length: a length of -1 would make SQLite stop at the first NUL
+        /// byte, so two values differing only after one would be stored (and compared) as equal.
         func bind(_ index: Int32, _ value: String?) {
-            if let value {
-                sqlite3_bind_text(self.pointer, index, value, -1, hometown_sqlite_transient())
+            if var value {
+                value.withUTF8 { utf8 in
+                    _ = sqlite3_bind_text(
+                        self.pointer, index,
+                        UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                            .assumingMemoryBound(to: CChar.self), Int32(utf8.count), hometown_sqlite_transient())
+                }
             } else {
                 sqlite3_bind_null(self.pointer, index)
             }
@@ -79,9 +86,11 @@ final class SQLiteDatabase {
             self.reset()
         }
 
+        /// The column's text, all of its bytes (NULs included).
         func string(_ column: Int32) -> String? {
             guard let text = sqlite3_column_text(self.pointer, column) else { return nil }
-            return String(cString: text)
+            let length = Int(sqlite3_column_bytes(self.pointer, column))
+            return String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
         }
 
         func int(_ column: Int32) -> Int64? {

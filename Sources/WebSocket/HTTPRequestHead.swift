@@ -73,17 +73,21 @@ public struct HTTPRequestHead: Equatable, Sendable {
 public enum PercentDecoding {
     public static func decode<S: StringProtocol>(_ text: S) -> String {
         var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let h = hexValue(high), let l = hexValue(low)
+        let input = Array(text.utf8)
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            // A `%` not followed by two hex digits is kept as it is, and so are the bytes after
+            // it (they are looked at again as ordinary bytes, not swallowed).
+            if byte == UInt8(ascii: "%"), index + 2 < input.count, let high = hexValue(input[index + 1]),
+                let low = hexValue(input[index + 2])
             {
-                bytes.append(h << 4 | l)
-            } else if byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else {
-                bytes.append(byte)
+                bytes.append(high << 4 | low)
+                index += 3
+                continue
             }
+            bytes.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            index += 1
         }
         return String(decoding: bytes, as: UTF8.self)
     }

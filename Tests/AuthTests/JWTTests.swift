@@ -1,4 +1,5 @@
 import Auth
+import Foundation
 import Testing
 
 @Suite("HS256 JWTs")
@@ -39,6 +40,50 @@ struct JWTTests {
         let signature = HMACSHA256.mac(key: Array(secret.utf8), message: Array("\(header).\(payload)".utf8))
         let token = "\(header).\(payload).\(base64url(signature))"
         #expect(JWT.verify(token, secret: secret, now: 0) == .failure(.missingClaim("exp")))
+    }
+
+    /// A correctly signed token with `payload` (JSON text) as its claims.
+    func signed(_ payload: String) -> String {
+        let header = base64url(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let body = base64url(Array(payload.utf8))
+        let signature = HMACSHA256.mac(key: Array(secret.utf8), message: Array("\(header).\(body)".utf8))
+        return "\(header).\(body).\(base64url(signature))"
+    }
+
+    @Test func claimsOfTheWrongTypeFailClosed() {
+        // A room claim that is not a string must not read as "no room claim" (good for every room).
+        #expect(
+            JWT.verify(signed(#"{"sub":"u","exp":2000000000,"room":["farm"]}"#), secret: secret, now: 0) == .failure(.wrongType("room")))
+        #expect(JWT.verify(signed(#"{"sub":"u","exp":2000000000,"room":7}"#), secret: secret, now: 0) == .failure(.wrongType("room")))
+        #expect(JWT.verify(signed(#"{"sub":"u","exp":2000000000,"role":1}"#), secret: secret, now: 0) == .failure(.wrongType("role")))
+        #expect(JWT.verify(signed(#"{"sub":"u","exp":2000000000,"name":{}}"#), secret: secret, now: 0) == .failure(.wrongType("name")))
+        #expect(JWT.verify(signed(#"{"sub":5,"exp":2000000000}"#), secret: secret, now: 0) == .failure(.wrongType("sub")))
+        #expect(JWT.verify(signed(#"{"sub":"u","exp":"2000000000"}"#), secret: secret, now: 0) == .failure(.wrongType("exp")))
+        #expect(JWT.verify(signed(#"["not","an","object"]"#), secret: secret, now: 0) == .failure(.malformed))
+        #expect(JWT.verify(signed(#"{"sub":"u","exp":2000000000,"room":"farm"}"#), secret: secret, now: 0).map(\.room) == .success("farm"))
+    }
+
+    @Test func onlyTheCanonicalBase64urlSpellingIsAccepted() {
+        let token = JWT.sign(claims, secret: secret)
+        #expect(JWT.verify(token, secret: secret, now: 0) == .success(claims))
+        let parts = token.split(separator: ".").map(String.init)
+        // The same bytes in the standard alphabet, or with padding, are another text: refused.
+        let standard = parts[2].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        if standard != parts[2] {
+            #expect(JWT.verify("\(parts[0]).\(parts[1]).\(standard)", secret: secret, now: 0) == .failure(.malformed))
+        }
+        #expect(JWT.verify("\(parts[0]).\(parts[1]).\(parts[2])=", secret: secret, now: 0) == .failure(.malformed))
+        // A signature of 32 bytes ends in a character with two unused bits: setting them changes the
+        // text but not the bytes.
+        var last = Array(parts[2].utf8)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let value = alphabet.firstIndex(of: last[last.count - 1])!
+        last[last.count - 1] = alphabet[value | 1]
+        if value & 1 == 0 {
+            #expect(
+                JWT.verify("\(parts[0]).\(parts[1]).\(String(decoding: last, as: UTF8.self))", secret: secret, now: 0)
+                    == .failure(.malformed))
+        }
     }
 
     func base64url(_ bytes: [UInt8]) -> String {

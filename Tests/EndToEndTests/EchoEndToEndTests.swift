@@ -7,6 +7,17 @@ import WebSocketClient
 
 @Suite("WebSocket echo and protocol errors, over real sockets", .serialized)
 struct EchoEndToEndTests {
+    @Test func theDefaultEchoLimitIs64KiB() throws {
+        try withServer { server in
+            let client = try BlockingWebSocketClient(port: server.port)
+            let fits = [UInt8](repeating: 1, count: 64 << 10)
+            try client.send(.binary, fits)
+            #expect(try client.receiveMessage().payload == fits)
+            try client.send(.binary, fits + [1])
+            #expect(try client.receiveClose() == .messageTooBig)
+        }
+    }
+
     @Test func echoesTextAndBinary() throws {
         try withServer { server in
             let client = try BlockingWebSocketClient(port: server.port)
@@ -18,7 +29,8 @@ struct EchoEndToEndTests {
     }
 
     @Test func largeAndFragmentedMessages() throws {
-        try withServer { server in
+        // As the conformance run configures it: messages up to 16 MiB.
+        try withServer({ $0.echo.maxMessageSize = 16 << 20 }) { server in
             let client = try BlockingWebSocketClient(port: server.port)
             let big = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
             try client.send(.binary, big)

@@ -22,8 +22,8 @@ struct ConfigurationTests {
     @Test func defaultsWorkWithNoConfig() {
         let config = ServerConfiguration()
         #expect(config.host == "127.0.0.1" && config.port == 8080)
-        #expect(config.echo.enabled && !config.bench.enabled)
-        #expect(config.echo.maxMessageSize == 16 << 20)
+        #expect(config.echoEnabled && !config.bench.enabled)
+        #expect(config.echo.maxMessageSize == 64 << 10)
     }
 
     @Test func readsNestedKeysAndIgnoresComments() throws {
@@ -56,10 +56,34 @@ struct ConfigurationTests {
         #expect(try ConfigurationLoader.apply(json: Array(data), to: ServerConfiguration()) == ServerConfiguration())
     }
 
+    @Test func aReachableAddressWithTheDevelopmentSecretIsRefused() throws {
+        for host in ["0.0.0.0", "10.1.2.3", "::"] {
+            var config = ServerConfiguration()
+            config.host = host
+            #expect(throws: ConfigurationLoader.Error.self) { try ConfigurationLoader.validate(config) }
+            config.auth.jwtSecret = "a-real-secret-0123456789"
+            try ConfigurationLoader.validate(config)
+        }
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "localhost"] {
+            var config = ServerConfiguration()
+            config.host = host
+            try ConfigurationLoader.validate(config)
+        }
+    }
+
+    @Test func echoIsOffInProductionUnlessConfigured() throws {
+        var config = ServerConfiguration()
+        #expect(config.echoEnabled)
+        config.environment = "production"
+        #expect(!config.echoEnabled)
+        config.echo.enabled = true
+        #expect(config.echoEnabled)
+    }
+
     @Test func flagsOverrideEnvironmentWhichOverridesFile() throws {
         let options = try CommandLineOptions.parse(["serve", "--port", "9100", "--enable-bench", "--data", "/tmp/x"])
         let config = try options.apply(
-            to: try load(#"{"port": 9000, "host": "0.0.0.0"}"#),
+            to: try load(#"{"port": 9000, "host": "0.0.0.0", "auth": {"jwt_secret": "a-real-secret-0123456789"}}"#),
             environment: ["HOMETOWN_PORT": "9050", "HOMETOWN_HOST": "127.0.0.2", "HOMETOWN_LOOPS": "3"])
         #expect(config.port == 9100)
         #expect(config.host == "127.0.0.2")

@@ -42,6 +42,26 @@ struct RoomWireCodecTests {
         #expect(command(#"{"type":"ban","user":"u"}"#) == .ban(user: "u"))
     }
 
+    @Test func identifiersRefuseControlCharacters() {
+        for message in [
+            #"{"type":"order","sku":"apples","qty":1,"ref":"a\u0000b"}"#,
+            #"{"type":"order","sku":"apples","qty":1,"ref":"line\nbreak"}"#,
+            #"{"type":"order","sku":"app\u0000les","qty":1,"ref":"r"}"#,
+            #"{"type":"ban","user":"troll\u0000"}"#,
+            #"{"type":"mute","user":"\u007f"}"#,
+            #"{"type":"pin","sku":"a b"}"#,
+        ] {
+            guard case .failure(let error) = decode(message) else {
+                Issue.record("accepted \(message)")
+                continue
+            }
+            #expect(error.code == .badRequest, "\(message)")
+        }
+        // Printable text of any script is fine in a ref or a user id.
+        #expect((try? decode(#"{"type":"order","sku":"apples","qty":1,"ref":"订单-1"}"#).get()) != nil)
+        #expect((try? decode(#"{"type":"ban","user":"用户 42"}"#).get()) != nil)
+    }
+
     @Test func preciseErrorCodes() {
         #expect(errorCode("{nope") == .badJSON)
         #expect(errorCode("[1,2]") == .badJSON)

@@ -31,6 +31,18 @@ struct OrderStoreTests {
         #expect(loaded[0].orders == [order(1), order(2)])
     }
 
+    @Test func textIsStoredWithEveryByteEvenAfterANul() throws {
+        // Two refs that differ only after a NUL byte are two refs, and read back whole.
+        let path = makeTemporaryDirectory() + "/hometown.sqlite"
+        let store = try SQLiteOrderStore(path: path)
+        try store.commit(orders: [order(1, ref: "a\u{0}x"), order(2, ref: "a\u{0}y")], rooms: [snapshot])
+        let reopened = try SQLiteOrderStore(path: path)
+        #expect(try reopened.orders(room: "r", after: nil, limit: 10).map(\.ref) == ["a\u{0}x", "a\u{0}y"])
+        #expect(try reopened.load().first?.orders.map(\.ref) == ["a\u{0}x", "a\u{0}y"])
+        // And the unique index still tells the same ref apart from a different one.
+        #expect(throws: (any Error).self) { try store.commit(orders: [order(3, ref: "a\u{0}x")], rooms: []) }
+    }
+
     @Test func pagesAfterAnOrderID() throws {
         let store = try SQLiteOrderStore(path: makeTemporaryDirectory() + "/hometown.sqlite")
         try store.commit(orders: (1...25).map { order($0) } + [order(99, room: "other")], rooms: [])

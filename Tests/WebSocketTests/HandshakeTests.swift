@@ -30,6 +30,16 @@ struct HandshakeTests {
         return .needMoreData
     }
 
+    @Test func percentDecodingKeepsWhatIsNotAnEscape() {
+        #expect(PercentDecoding.decode("a%41b") == "aAb")
+        #expect(PercentDecoding.decode("a+b%2Bc") == "a b+c")
+        // A bad escape keeps the % and the bytes after it.
+        #expect(PercentDecoding.decode("100%zzz") == "100%zzz")
+        #expect(PercentDecoding.decode("%4") == "%4")
+        #expect(PercentDecoding.decode("%%41") == "%A")
+        #expect(PercentDecoding.decode("%e5%86%AC") == "冬")
+    }
+
     @Test func acceptValueFromRFCExample() {
         #expect(WebSocketHandshake.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     }
