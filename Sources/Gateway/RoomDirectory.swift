@@ -27,6 +27,11 @@ final class RoomDirectory: Sendable {
 
     var count: Int { self.rooms.withLock { $0.count } }
 
+    /// How many rooms `owner` owns (to cap the rooms one streamer may open). Any thread.
+    func count(ownedBy owner: String) -> Int {
+        self.rooms.withLock { rooms in rooms.values.reduce(0) { $0 + ($1.owner == owner ? 1 : 0) } }
+    }
+
     /// The room, if one exists under that name. Any thread.
     func handle(for id: String) -> RoomHandle? {
         self.rooms.withLock { $0[id] }

@@ -17,10 +17,9 @@ final class RoomHandle: @unchecked Sendable {
 
     /// What the room's loop keeps beside the room.
     final class State {
-        /// Members' sessions, each bound to its own loop.
+        /// Members' sessions, each bound to its own loop. (Who sees the order stream is the
+        /// room's decision: `Room.staffMembers`.)
         var sessions: [MemberID: LoopBound<WebSocketSession>] = [:]
-        /// The order stream's receivers, kept apart so an order does not walk every viewer.
-        var staff: [MemberID: LoopBound<WebSocketSession>] = [:]
         /// A snapshot is being stored: the room's work waits in `backlog`, in arrival order.
         var saving = false
         var backlog: [() -> Void] = []

@@ -41,9 +41,7 @@ final class RoomRunner: Sendable {
         let member = session.member
         let bound = LoopBound(session, loop: session.connection.loop)
         self.inTurn(handle) {
-            let state = handle.state
-            state.sessions[member] = bound
-            if identity.role.isStaff { state.staff[member] = bound }
+            handle.state.sessions[member] = bound
             self.perform(handle.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), handle)
         }
     }
@@ -53,9 +51,7 @@ final class RoomRunner: Sendable {
         self.fanOut.remove(session, room: handle.id)
         let member = session.member
         self.inTurn(handle) {
-            let state = handle.state
-            state.sessions[member] = nil
-            state.staff[member] = nil
+            handle.state.sessions[member] = nil
             self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
         }
     }
@@ -145,8 +141,10 @@ final class RoomRunner: Sendable {
                     // broadcast made before the join is in the welcome, and any made after it is
                     // queued behind this task on that loop.
                     let room = handle.id
+                    let staff = handle.room.staffMembers.contains(member)
                     bound.withValueOnLoop { session in
                         guard session.connection.isOpen else { return }
+                        if staff { session.grantStaffAllowance() }
                         session.connection.enqueue(frame)
                         self.fanOut.add(session, room: room)
                     }
@@ -157,8 +155,9 @@ final class RoomRunner: Sendable {
                 self.fanOut.broadcast(ServerFrame.make(.text, payload: RoomWireCodec.encode(event)), droppable: droppable, room: handle.id)
             case .staff(let event):
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
-                for bound in handle.state.staff.values {
-                    bound.withValueOnLoop { $0.connection.enqueue(frame) }
+                let sessions = handle.state.sessions
+                for member in handle.room.staffMembers {
+                    sessions[member]?.withValueOnLoop { $0.connection.enqueue(frame) }
                 }
             case .disconnect(let members, let code, let reason):
                 for member in members {

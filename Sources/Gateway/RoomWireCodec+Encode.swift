@@ -72,6 +72,13 @@ extension RoomWireCodec {
             w.raw("}")
         case .unmuted(let user):
             w.raw("{\"type\":\"unmuted\",\"user\":"); w.string(user); w.raw("}")
+        case .moderators(let users):
+            w.raw("{\"type\":\"moderators\",\"users\":[")
+            for (index, user) in users.enumerated() {
+                if index > 0 { w.raw(",") }
+                w.string(user)
+            }
+            w.raw("]}")
         case .error(let code, let message, let ref):
             w.raw("{\"type\":\"error\",\"code\":"); w.string(code.rawValue)
             w.raw(",\"message\":"); w.string(message)

@@ -78,6 +78,12 @@ public enum RoomWireCodec {
             return .unmute(user: try fields.identifier("user", maxLength: 128))
         case "ban":
             return .ban(user: try fields.identifier("user", maxLength: 128))
+        case "unban":
+            return .unban(user: try fields.identifier("user", maxLength: 128))
+        case "moderator.add":
+            return .moderatorAdd(user: try fields.identifier("user", maxLength: 128))
+        case "moderator.remove":
+            return .moderatorRemove(user: try fields.identifier("user", maxLength: 128))
         default:
             throw FieldError(code: .unknownType, message: "unknown message type '\(type)'")
         }

@@ -115,6 +115,9 @@ public struct ServerConfiguration: Equatable, Sendable {
     public struct RoomsSettings: Equatable, Sendable {
         /// Create the `demo` room, live, with products, at startup.
         public var demo = true
+        /// Rooms one streamer may own (0 = no cap; admins have none): a token cannot be used to
+        /// open rooms without end.
+        public var maxRoomsPerOwner = 20
         /// The rules every room follows.
         public var room = RoomSettings()
     }

@@ -37,7 +37,7 @@ extension WebSocketSession {
                     return .failure(AdmissionRefusal(response: .text(.unauthorized, "this token is for room '\(only)'\n")))
                 }
                 // Names are shown to the whole room: keep them to a display size whatever the token says.
-                self.identity = Identity(user: claims.sub, name: String(claims.name.prefix(64)), role: role)
+                self.identity = Identity(user: claims.sub, name: String(claims.name.prefix(64)), role: role, room: claims.room)
             }
         } else {
             guard auth.allowAnonymous else {
@@ -45,31 +45,38 @@ extension WebSocketSession {
             }
             self.identity = Identity.anonymousViewer(self.member)
         }
-        let handle = self.context.rooms.directory.handle(for: room)
-        guard handle != nil || self.identity.role.canSell else {
-            return .failure(AdmissionRefusal(response: .text(.notFound, "no room '\(room)'\n")))
+        let directory = self.context.rooms.directory
+        let handle = directory.handle(for: room)
+        if handle == nil {
+            guard self.identity.role.mayOpenRooms else {
+                return .failure(AdmissionRefusal(response: .text(.notFound, "no room '\(room)'\n")))
+            }
+            let limit = self.context.config.rooms.maxRoomsPerOwner
+            if self.identity.role != .admin && limit > 0 && directory.count(ownedBy: self.identity.user) >= limit {
+                return .failure(AdmissionRefusal(response: .text(.forbidden, "you already own \(limit) rooms\n")))
+            }
         }
         return .success(RoomAdmission(handle: handle, room: room))
     }
 
-    /// After the upgrade: the room (created now if a streamer opens it), the staff's larger
-    /// outbound allowance, and the join.
+    /// After the upgrade: the room (created now if a streamer opens it), and the join.
     func enterRoom(_ admission: RoomAdmission, head: HTTPRequestHead) {
         let rooms = self.context.rooms
         let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)
         self.room = handle
-        if self.identity.role.isStaff {
-            // The order stream is never dropped; give the people running the sale far more room
-            // to fall behind during a stampede before the slow-consumer rule cuts them off.
-            let limits = self.connection.limits
-            self.connection.limits = OutboundLimits(
-                lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark,
-                hardLimit: limits.hardLimit * Self.staffOutboundFactor)
-        }
         let since = head.queryValue("since").flatMap { UInt64($0) }
         rooms.join(self, as: self.identity, handle: handle, since: since, epoch: head.queryValue("epoch"))
     }
 
-    /// How many times the normal outbound hard limit a streamer or moderator gets.
+    /// The order stream is never dropped: the people running the sale (authority to see it in
+    /// this room, decided by the room when it welcomes them) get this many times the normal hard
+    /// limit to fall behind during a stampede before the slow-consumer rule cuts them off.
     static let staffOutboundFactor = 16
+
+    /// Called on this session's loop when the room welcomed it with authority to see orders.
+    func grantStaffAllowance() {
+        let limits = self.connection.limits
+        self.connection.limits = OutboundLimits(
+            lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark, hardLimit: limits.hardLimit * Self.staffOutboundFactor)
+    }
 }

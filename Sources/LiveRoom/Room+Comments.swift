@@ -13,7 +13,7 @@ extension Room {
             return self.refuseComment(member, .tooLong, "comments are at most \(self.settings.maxCommentLength) characters", ref)
         }
         if self.containsBlockedWord(text) { return self.refuseComment(member, .blocked, "comment contains a blocked word", ref) }
-        let staff = identity.role.isStaff
+        let staff = self.staffMembers.contains(member)
         if !staff {
             if self.slowModeSeconds > 0, let last = self.lastCommentAt[identity.user],
                 now - last < Int64(self.slowModeSeconds) * 1000

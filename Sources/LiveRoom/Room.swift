@@ -32,6 +32,10 @@ public final class Room {
     var commentBuckets: [String: TokenBucket] = [:]
     var mutedUntil: [String: Int64] = [:]
     var banned: Set<String> = []
+    /// Users the owner named moderators of this room (stored with the room).
+    public internal(set) var moderators: Set<String> = []
+    /// Connected members with authority to see the order stream (moderator and above).
+    public internal(set) var staffMembers: Set<MemberID> = []
     var budget: TokenBucket
     var budgetWindow = BudgetWindow()
     var random: SplitMix64
@@ -112,12 +116,18 @@ public final class Room {
             ]
         }
         self.members[member] = identity
-        if identity.role != .streamer { self.people[identity.user, default: 0] += 1 }
+        let authority = self.authority(of: identity)
+        if authority.seesOrders { self.staffMembers.insert(member) }
+        // People are counted as viewers unless they run the room.
+        if authority < .owner { self.people[identity.user, default: 0] += 1 }
         let (comments, recovered) = self.recovery(since: since, epoch: epoch)
+        // `you` says what the member may do here: its role is its authority in this room.
+        var you = identity
+        you.role = authority.role
         let welcome = RoomEvent.Welcome(
             room: self.id, epoch: self.epoch, title: self.title, live: self.live, viewers: self.viewerCount,
             seq: self.sequencer.current, pinned: self.pinned, products: self.allProducts, comments: comments,
-            recovered: recovered, you: identity, slowMode: self.slowModeSeconds)
+            recovered: recovered, you: you, slowMode: self.slowModeSeconds)
         return [.send(member, .welcome(welcome))]
     }
 
@@ -133,7 +143,9 @@ public final class Room {
 
     public func leave(_ member: MemberID, now: Int64) -> [RoomEffect] {
         guard let identity = self.members.removeValue(forKey: member) else { return [] }
-        if identity.role != .streamer, let count = self.people[identity.user] {
+        self.staffMembers.remove(member)
+        // Owner and admin authority never changes while connected, so this mirrors `join`.
+        if self.authority(of: identity) < .owner, let count = self.people[identity.user] {
             self.people[identity.user] = count > 1 ? count - 1 : nil
         }
         return []
@@ -148,13 +160,11 @@ public final class Room {
 
     private func applying(_ command: RoomCommand, from member: MemberID, ref: String?, now: Int64) -> [RoomEffect] {
         guard let identity = self.members[member] else { return [] }
-        switch command.permission {
-        case .anyone:
-            break
-        case .seller:
-            guard identity.role.canSell else { return self.refuse(member, .forbidden, "\(command.name) is for the streamer", ref) }
-        case .moderator:
-            guard identity.role.isStaff else { return self.refuse(member, .forbidden, "\(command.name) is for moderators", ref) }
+        // The one authority check: the member's authority in this room, whatever its token says.
+        let authority = self.authority(of: identity)
+        if authority < command.requiredAuthority {
+            let who = command.requiredAuthority == .owner ? "the room's owner" : "the room's moderators"
+            return self.refuse(member, .forbidden, "\(command.name) is for \(who)", ref)
         }
         var effects = command.dependsOnSaleClock ? self.advanceSales(now: now) : []
         switch command {
@@ -191,14 +201,37 @@ public final class Room {
             self.slowModeSeconds = seconds
             effects.append(self.announce(.slowMode(seconds: seconds)))
         case .mute(let user, let seconds):
+            if let refusal = self.refuseModeration(of: user, by: identity, authority, member: member, ref: ref) { return refusal }
             let until = seconds.map { now + Int64($0) * 1000 } ?? Int64.max
             self.mutedUntil[user] = until
+            self.unsavedChange = true
             effects += self.tellUserAndStaff(user, .muted(user: user, until: seconds == nil ? nil : until))
         case .unmute(let user):
+            if let refusal = self.refuseModeration(of: user, by: identity, authority, member: member, ref: ref) { return refusal }
             self.mutedUntil[user] = nil
+            self.unsavedChange = true
             effects += self.tellUserAndStaff(user, .unmuted(user: user))
         case .ban(let user):
-            effects += self.ban(user, by: identity, member: member, ref: ref)
+            if let refusal = self.refuseModeration(of: user, by: identity, authority, member: member, ref: ref) { return refusal }
+            effects += self.ban(user)
+        case .unban(let user):
+            if let refusal = self.refuseModeration(of: user, by: identity, authority, member: member, ref: ref) { return refusal }
+            self.banned.remove(user)
+            self.mutedUntil[user] = nil
+            self.unsavedChange = true
+            effects += self.tellUserAndStaff(user, .unmuted(user: user))
+        case .moderatorAdd(let user):
+            guard user != self.owner else { return self.refuse(member, .badRequest, "the owner already runs the room", ref) }
+            self.moderators.insert(user)
+            self.banned.remove(user)
+            self.unsavedChange = true
+            self.refreshStaff()
+            effects.append(.staff(.moderators(users: self.moderators.sorted())))
+        case .moderatorRemove(let user):
+            self.moderators.remove(user)
+            self.unsavedChange = true
+            self.refreshStaff()
+            effects.append(.staff(.moderators(users: self.moderators.sorted())))
         }
         return effects
     }
@@ -227,23 +260,38 @@ public final class Room {
 
     private func tellUserAndStaff(_ user: String, _ event: RoomEvent) -> [RoomEffect] {
         var effects: [RoomEffect] = [.staff(event)]
-        for member in self.members(of: user) where !(self.members[member]?.role.isStaff ?? false) {
+        for member in self.members(of: user) where !self.staffMembers.contains(member) {
             effects.append(.send(member, event))
         }
         return effects
     }
 
-    private func ban(_ user: String, by identity: Identity, member: MemberID, ref: String?) -> [RoomEffect] {
-        if user == identity.user { return self.refuse(member, .badRequest, "you cannot ban yourself", ref) }
-        let targets = self.members(of: user)
-        if targets.contains(where: { self.members[$0]?.role == .streamer || self.members[$0]?.role == .admin }) {
-            return self.refuse(member, .forbidden, "the streamer cannot be banned", ref)
+    /// Moderation acts only downwards: nobody mutes or bans the owner (online or not), nor
+    /// themselves, and a moderator cannot act against another moderator or anyone above.
+    private func refuseModeration(of user: String, by identity: Identity, _ authority: Authority, member: MemberID, ref: String?)
+        -> [RoomEffect]?
+    {
+        if user == identity.user { return self.refuse(member, .badRequest, "you cannot moderate yourself", ref) }
+        if user == self.owner { return self.refuse(member, .forbidden, "nobody may mute or ban the room's owner", ref) }
+        if self.standing(of: user) >= authority {
+            return self.refuse(member, .forbidden, "\(user) has as much authority here as you", ref)
         }
+        return nil
+    }
+
+    private func ban(_ user: String) -> [RoomEffect] {
         self.banned.insert(user)
         self.mutedUntil[user] = Int64.max
+        self.unsavedChange = true
+        let targets = self.members(of: user)
         var effects: [RoomEffect] = [.staff(.muted(user: user, until: nil))]
         if !targets.isEmpty { effects.append(.disconnect(targets, code: 4003, reason: "banned")) }
         return effects
+    }
+
+    /// Recomputes who sees the order stream after the moderator list changed.
+    private func refreshStaff() {
+        self.staffMembers = Set(self.members.compactMap { self.authority(of: $0.value).seesOrders ? $0.key : nil })
     }
 
     private func closeRoom(now: Int64) -> [RoomEffect] {

@@ -17,6 +17,10 @@ public enum RoomCommand: Equatable, Sendable {
     case mute(user: String, seconds: Int?)
     case unmute(user: String)
     case ban(user: String)
+    case unban(user: String)
+    // Owner (and admin)
+    case moderatorAdd(user: String)
+    case moderatorRemove(user: String)
 
     /// The wire name of the command, for errors and logs.
     public var name: String {
@@ -35,6 +39,9 @@ public enum RoomCommand: Equatable, Sendable {
         case .mute: return "mute"
         case .unmute: return "unmute"
         case .ban: return "ban"
+        case .unban: return "unban"
+        case .moderatorAdd: return "moderator.add"
+        case .moderatorRemove: return "moderator.remove"
         }
     }
 
@@ -43,22 +50,17 @@ public enum RoomCommand: Equatable, Sendable {
     var dependsOnSaleClock: Bool {
         switch self {
         case .order, .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop: return true
-        case .comment, .like, .slowMode, .mute, .unmute, .ban: return false
+        case .comment, .like, .slowMode, .mute, .unmute, .ban, .unban, .moderatorAdd, .moderatorRemove: return false
         }
     }
 
-    /// Who may send it.
-    var permission: Permission {
+    /// The least authority in the room that may send it.
+    var requiredAuthority: Authority {
         switch self {
-        case .comment, .like, .order: return .anyone
-        case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode: return .seller
-        case .mute, .unmute, .ban: return .moderator
+        case .comment, .like, .order: return .viewer
+        case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode, .moderatorAdd, .moderatorRemove:
+            return .owner
+        case .mute, .unmute, .ban, .unban: return .moderator
         }
-    }
-
-    enum Permission {
-        case anyone
-        case seller
-        case moderator
     }
 }

@@ -18,6 +18,8 @@ public enum RoomEvent: Equatable, Sendable {
     case slowMode(seconds: Int)
     case muted(user: String, until: Int64?)
     case unmuted(user: String)
+    /// The room's moderator list, to its staff, when it changes.
+    case moderators(users: [String])
     case error(code: RoomError, message: String, ref: String?)
 
     public struct Welcome: Equatable, Sendable {

@@ -9,8 +9,16 @@ public struct RoomSnapshot: Equatable, Sendable {
     public var pinned: SKU?
     /// In display order; `stock` is units ever put on sale (`left` is derived from orders).
     public var products: [Product]
+    /// Moderation is room state too: the owner's moderator list, banned users, and muted users
+    /// with the end of their mute (ms since 1970; `Int64.max` for "until unmuted").
+    public var moderators: [String]
+    public var banned: [String]
+    public var muted: [String: Int64]
 
-    public init(id: String, owner: String, title: String, live: Bool, slowMode: Int, pinned: SKU?, products: [Product]) {
+    public init(
+        id: String, owner: String, title: String, live: Bool, slowMode: Int, pinned: SKU?, products: [Product],
+        moderators: [String] = [], banned: [String] = [], muted: [String: Int64] = [:]
+    ) {
         self.id = id
         self.owner = owner
         self.title = title
@@ -18,6 +26,9 @@ public struct RoomSnapshot: Equatable, Sendable {
         self.slowMode = slowMode
         self.pinned = pinned
         self.products = products
+        self.moderators = moderators
+        self.banned = banned
+        self.muted = muted
     }
 }
 
@@ -25,7 +36,8 @@ extension Room {
     public func snapshot() -> RoomSnapshot {
         RoomSnapshot(
             id: self.id, owner: self.owner, title: self.title, live: self.live, slowMode: self.slowModeSeconds,
-            pinned: self.pinned, products: self.allProducts)
+            pinned: self.pinned, products: self.allProducts, moderators: self.moderators.sorted(), banned: self.banned.sorted(),
+            muted: self.mutedUntil)
     }
 
     /// Rebuilds a room after a restart: stock left = stock − accepted quantity, per-buyer counts of
@@ -40,6 +52,9 @@ extension Room {
         room.live = snapshot.live
         room.slowModeSeconds = snapshot.slowMode
         room.pinned = snapshot.pinned
+        room.moderators = Set(snapshot.moderators)
+        room.banned = Set(snapshot.banned)
+        room.mutedUntil = snapshot.muted.filter { $0.value > now }
         var sold: [SKU: Int] = [:]
         for order in orders {
             sold[order.sku, default: 0] += order.qty

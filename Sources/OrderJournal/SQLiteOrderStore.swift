@@ -10,6 +10,8 @@ public final class SQLiteOrderStore: OrderStore {
     private let upsertRoom: SQLiteDatabase.Statement
     private let deleteProducts: SQLiteDatabase.Statement
     private let insertProduct: SQLiteDatabase.Statement
+    private let deleteModeration: SQLiteDatabase.Statement
+    private let insertModeration: SQLiteDatabase.Statement
 
     /// Opens (creating if needed) the store at `path`. `readOnly` is for exports and the CLI.
     public init(path: String, readOnly: Bool = false) throws {
@@ -31,6 +33,9 @@ public final class SQLiteOrderStore: OrderStore {
                     sku TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, qty INTEGER NOT NULL,
                     price INTEGER NOT NULL, ref TEXT NOT NULL, ts INTEGER NOT NULL, UNIQUE (room, user, ref));
                 CREATE INDEX IF NOT EXISTS orders_by_room ON orders (room, seq);
+                CREATE TABLE IF NOT EXISTS moderation (
+                    room TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, until INTEGER,
+                    PRIMARY KEY (room, user, kind));
                 """)
         }
         self.insertOrder = try self.database.prepare(
@@ -38,6 +43,10 @@ public final class SQLiteOrderStore: OrderStore {
         self.upsertRoom = try self.database.prepare(
             readOnly ? "SELECT 1" : "INSERT OR REPLACE INTO rooms (id, owner, title, live, slowmode, pinned) VALUES (?,?,?,?,?,?)")
         self.deleteProducts = try self.database.prepare(readOnly ? "SELECT 1" : "DELETE FROM products WHERE room = ?")
+        // Moderation rows: kind 'moderator', 'banned' or 'muted' (with `until`).
+        self.deleteModeration = try self.database.prepare(readOnly ? "SELECT 1" : "DELETE FROM moderation WHERE room = ?")
+        self.insertModeration = try self.database.prepare(
+            readOnly ? "SELECT 1" : "INSERT INTO moderation (room, user, kind, until) VALUES (?,?,?,?)")
         self.insertProduct = try self.database.prepare(
             readOnly
                 ? "SELECT 1"
@@ -62,6 +71,19 @@ public final class SQLiteOrderStore: OrderStore {
                     p.bind(8, Int64(product.sale.limit)); p.bind(9, product.sale.startsAt); p.bind(10, product.sale.endsAt)
                     try p.run()
                 }
+                self.deleteModeration.bind(1, room.id)
+                try self.deleteModeration.run()
+                let rows =
+                    room.moderators.map { ($0, "moderator", Int64?.none) } + room.banned.map { ($0, "banned", Int64?.none) }
+                    + room.muted.sorted(by: { $0.key < $1.key }).map { ($0.key, "muted", Int64?.some($0.value)) }
+                for (user, kind, until) in rows {
+                    let m = self.insertModeration
+                    m.bind(1, room.id)
+                    m.bind(2, user)
+                    m.bind(3, kind)
+                    m.bind(4, until)
+                    try m.run()
+                }
             }
             for order in orders {
                 let s = self.insertOrder
@@ -76,6 +98,8 @@ public final class SQLiteOrderStore: OrderStore {
             self.upsertRoom.reset()
             self.deleteProducts.reset()
             self.insertProduct.reset()
+            self.deleteModeration.reset()
+            self.insertModeration.reset()
             try? self.database.exec("ROLLBACK")
             throw error
         }
@@ -92,6 +116,7 @@ public final class SQLiteOrderStore: OrderStore {
         }
         let productRows = try self.database.prepare(
             "SELECT sku, title, price, stock, sale_state, sale_limit, starts_at, ends_at FROM products WHERE room = ? ORDER BY position")
+        let moderationRows = try self.database.prepare("SELECT user, kind, until FROM moderation WHERE room = ? ORDER BY user")
         var result: [(room: RoomSnapshot, orders: [Order])] = []
         for var room in rooms {
             productRows.bind(1, room.id)
@@ -105,6 +130,17 @@ public final class SQLiteOrderStore: OrderStore {
                         stock: Int(productRows.int(3) ?? 0), sale: sale))
             }
             productRows.reset()
+            moderationRows.bind(1, room.id)
+            while try moderationRows.step() {
+                let user = moderationRows.string(0) ?? ""
+                switch moderationRows.string(1) {
+                case "moderator": room.moderators.append(user)
+                case "banned": room.banned.append(user)
+                case "muted": room.muted[user] = moderationRows.int(2) ?? Int64.max
+                default: break
+                }
+            }
+            moderationRows.reset()
             result.append((room, try self.orders(room: room.id, after: nil, limit: Int.max)))
         }
         return result

@@ -52,6 +52,10 @@ public final class EventLoop {
     /// The thread running `run()` (0 before it starts and after it ends): what `inLoop` compares
     /// with. Written by that thread, read by any, so atomic.
     let runningThread = Atomic<UInt>(0)
+    /// 0 before `start()`, 1 from `start()` until `run()` returns, 2 after: confinement is checked
+    /// only in state 1 (before and after, one thread owns everything). Set by `start()` itself,
+    /// not by the new thread, so there is no moment when the loop is started but unchecked.
+    private let lifecycle = Atomic<Int>(0)
     /// The thread `start()` created, for `join()`; touched only by the thread that owns the group.
     private var startedThread: pthread_t?
 
@@ -104,6 +108,7 @@ public final class EventLoop {
 
     /// Starts the loop on a thread of its own.
     public func start() {
+        self.lifecycle.store(1, ordering: .sequentiallyConsistent)
         self.startedThread = Threads.start { self.run() }
     }
 
@@ -124,8 +129,8 @@ public final class EventLoop {
         return thread != 0 && pthread_equal(thread, pthread_self()) != 0
     }
 
-    /// True while a thread runs this loop (`run()` has begun and not returned).
-    public var isRunning: Bool { self.runningThread.load(ordering: .relaxed) != 0 }
+    /// True from `start()` until `run()` returns: only the loop's thread may touch its state then.
+    public var isRunning: Bool { self.lifecycle.load(ordering: .sequentiallyConsistent) == 1 }
 
     /// Traps (in debug builds) when called off this loop's thread while the loop runs: every entry
     /// point to loop-owned state calls it, so confinement is checked rather than promised. Before
@@ -133,9 +138,7 @@ public final class EventLoop {
     /// thread may call.
     @inline(__always)
     public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
-        assert(
-            self.runningThread.load(ordering: .relaxed) == 0 || self.inLoop,
-            "called off event loop \(self.index)'s thread", file: file, line: line)
+        assert(!self.isRunning || self.inLoop, "called off event loop \(self.index)'s thread", file: file, line: line)
     }
 
     /// Runs `task` on this loop's thread at its next iteration. Thread-safe; the only way in from
@@ -209,8 +212,12 @@ public final class EventLoop {
 
     /// Runs until `stop`. Called by `start` on the loop's own thread.
     public func run() {
-        self.runningThread.store(pthread_self(), ordering: .relaxed)
-        defer { self.runningThread.store(0, ordering: .relaxed) }
+        self.runningThread.store(pthread_self(), ordering: .sequentiallyConsistent)
+        if self.lifecycle.load(ordering: .sequentiallyConsistent) == 0 { self.lifecycle.store(1, ordering: .sequentiallyConsistent) }
+        defer {
+            self.lifecycle.store(2, ordering: .sequentiallyConsistent)
+            self.runningThread.store(0, ordering: .sequentiallyConsistent)
+        }
         while !self.stopping {
             let count = hometown_epoll_wait(self.epfd, self.events, Int32(Self.maxEvents), -1)
             self.now = MonotonicClock.now()

@@ -58,7 +58,7 @@ struct CommentRulesTests {
     @Test func muteWithExpiryAndUnmute() {
         let f = RoomFixture()
         let a = f.join("a")
-        let mod = f.join("mod", role: .moderator)
+        let mod = f.join("mod", role: .moderator, room: "farm")
         let effects = f.apply(.mute(user: "a", seconds: 60), from: mod)
         #expect(effects.contains(.send(a, .muted(user: "a", until: f.now + 60_000))))
         #expect(f.error(f.comment("hello", from: a)) == .muted)
@@ -74,7 +74,7 @@ struct CommentRulesTests {
     @Test func viewersCannotModerateOrSell() {
         let f = RoomFixture()
         let a = f.join("a")
-        let mod = f.join("mod", role: .moderator)
+        let mod = f.join("mod", role: .moderator, room: "farm")
         #expect(f.error(f.apply(.mute(user: "b", seconds: nil), from: a)) == .forbidden)
         #expect(f.error(f.apply(.saleStart(sku: "bamboo", limit: 1, countdown: nil, seconds: nil), from: a)) == .forbidden)
         #expect(f.error(f.apply(.productAdd(sku: "x", title: "x", price: 1, stock: 1), from: mod)) == .forbidden)
@@ -85,7 +85,7 @@ struct CommentRulesTests {
         let f = RoomFixture()
         let a1 = f.join("a")
         let a2 = f.join("a")
-        let mod = f.join("mod", role: .moderator)
+        let mod = f.join("mod", role: .moderator, room: "farm")
         let effects = f.apply(.ban(user: "a"), from: mod)
         #expect(effects.contains(.disconnect([a1, a2], code: 4003, reason: "banned")))
         let rejoin = f.room.join(999, as: Identity(user: "a", name: "a", role: .viewer), now: f.now)

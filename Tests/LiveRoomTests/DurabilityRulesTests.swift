@@ -91,6 +91,7 @@ struct DurabilityRulesTests {
         let second = Room(id: "b", epoch: "E", now: 0)
         var ids: [String] = []
         for room in [first, second] {
+            room.owner = "s"
             _ = room.join(1, as: Identity(user: "s", name: "s", role: .streamer), now: 0)
             _ = room.apply(.open(title: nil), from: 1, now: 0)
             _ = room.apply(.productAdd(sku: "x", title: "x", price: 1, stock: 1), from: 1, now: 0)

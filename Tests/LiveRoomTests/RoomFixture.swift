@@ -9,6 +9,8 @@ final class RoomFixture {
 
     init(settings: RoomSettings = RoomSettings(), stock: Int = 10, limit: Int = 2, startSale: Bool = true) {
         self.room = Room(id: "farm", epoch: "E1", title: "Farm", settings: settings, now: self.now)
+        // The streamer below owns the room (a streamer token for another user is a viewer here).
+        self.room.owner = "seller"
         _ = self.room.join(self.streamer, as: Identity(user: "seller", name: "Seller", role: .streamer), now: self.now)
         _ = self.apply(.open(title: "Winter bamboo"), from: self.streamer)
         _ = self.apply(.productAdd(sku: "bamboo", title: "冬笋", price: 3990, stock: stock), from: self.streamer)
@@ -18,9 +20,10 @@ final class RoomFixture {
     }
 
     @discardableResult
-    func join(_ user: String, role: Role = .viewer, name: String? = nil, anonymous: Bool = false) -> MemberID {
+    func join(_ user: String, role: Role = .viewer, name: String? = nil, anonymous: Bool = false, room: String? = nil) -> MemberID {
         self.nextMember += 1
-        let identity = anonymous ? Identity.anonymousViewer(self.nextMember) : Identity(user: user, name: name ?? user, role: role)
+        let identity =
+            anonymous ? Identity.anonymousViewer(self.nextMember) : Identity(user: user, name: name ?? user, role: role, room: room)
         _ = self.room.join(self.nextMember, as: identity, now: self.now)
         return self.nextMember
     }

@@ -9,8 +9,12 @@ struct ViewerCountTests {
         let a2 = f.join("a")
         _ = f.join("", anonymous: true)
         _ = f.join("", anonymous: true)
-        _ = f.join("seller2", role: .streamer)
+        _ = f.join("seller", role: .streamer)  // the owner's second device: runs the room, not a viewer
         #expect(f.room.viewerCount == 3)  // a, and two anonymous connections
+        // A streamer token for another user has no authority here: a viewer like anyone.
+        let other = f.join("seller2", role: .streamer)
+        #expect(f.room.viewerCount == 4)
+        _ = f.room.leave(other, now: f.now)
         _ = f.room.leave(a1, now: f.now)
         #expect(f.room.viewerCount == 3)
         _ = f.room.leave(a2, now: f.now)

@@ -34,9 +34,11 @@ final class OrderExportHandler: HTTPHandler {
         guard let handle = self.directory.handle(for: room) else {
             return reply(.text(.notFound, "no room '\(room)'\n"))
         }
-        let allowed = claims.role == "admin" || (claims.role == "streamer" && (claims.room == room || claims.sub == handle.owner))
+        // The same authority as in the room: its owner or an admin (a token's room claim alone
+        // gives a streamer no authority over a room someone else owns).
+        let allowed = claims.role == "admin" || (claims.role == "streamer" && claims.sub == handle.owner)
         guard allowed else {
-            return reply(.text(.forbidden, "only this room's streamer or an admin may export its orders\n"))
+            return reply(.text(.forbidden, "only this room's owner or an admin may export its orders\n"))
         }
         let formatName = head.queryValue("format") ?? "jsonl"
         guard let format = OrderExport.Format(rawValue: formatName == "json" ? "jsonl" : formatName) else {
