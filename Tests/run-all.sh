@@ -58,7 +58,7 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     data=$(mktemp -d)
     # The conformance run asks for Autobahn's 16 MiB messages on /echo (the default is 64 KiB).
-    echo '{"echo": {"enabled": true, "max_message_size": 16777216}}' > "$data/autobahn.json"
+    echo '{"echo": {"enabled": true, "max_message_size": 16777216}, "bench": {"enabled": true}}' > "$data/autobahn.json"
     "$root/.build/release/hometown" --config "$data/autobahn.json" --port "$port" --data "$data" --log-level warn &
     server=$!
     trap 'kill $server 2>/dev/null || true' EXIT
@@ -68,8 +68,8 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
     mkdir -p "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}"
     "$root/.build/release/hometown-load" run --scenario Config/smoke.json --url "ws://127.0.0.1:$port" --quiet \
         --report /tmp/hometown-smoke.json --html "${HOMETOWN_ARTIFACTS:-/tmp/hometown-artifacts}/load-report.html"
-    # The fan-out benchmark tool, briefly, on a live room (exits non-zero on any lost message).
-    "$root/.build/release/hometown-load" fanout --port "$port" --path /live/ci-fanout --subs 50 --warmup 0.5 --duration 1
+    # The fan-out benchmark tool, briefly (exits non-zero on any lost message).
+    "$root/.build/release/hometown-load" fanout --port "$port" --path /bench/ci-fanout --subs 50 --warmup 0.5 --duration 1
     # A failed check or threshold must fail the run: an impossible threshold proves it.
     sed 's/"order_p99_ms": [0-9]*/"order_p99_ms": 0.001/' Config/smoke.json > /tmp/hometown-impossible.json
     if "$root/.build/release/hometown-load" run --scenario /tmp/hometown-impossible.json --url "ws://127.0.0.1:$port" --quiet >/dev/null; then

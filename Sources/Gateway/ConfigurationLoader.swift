@@ -45,6 +45,9 @@ public enum ConfigurationLoader {
             try limits.int("max_connections_per_ip", in: 0...10_000_000) { config.limits.maxConnectionsPerIP = $0 }
             try limits.number("connection_rate_per_ip", in: 0...1_000_000) { config.limits.connectionRatePerIP = $0 }
             try limits.strings("allowed_origins") { config.limits.allowedOrigins = $0 }
+            try limits.number("messages_per_second", in: 0...1_000_000) { config.limits.messagesPerSecond = $0 }
+            try limits.number("message_burst", in: 1...1_000_000) { config.limits.messageBurst = $0 }
+            try limits.int("close_after_refusals", in: 1...1_000_000) { config.limits.closeAfterRefusals = $0 }
         }
         try reader.object("websocket") { ws in
             try ws.int("max_frame_size", in: 126...(1 << 30)) { config.webSocket.maxFrameSize = $0 }

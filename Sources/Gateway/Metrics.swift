@@ -83,6 +83,8 @@ public final class ServerMetrics: Sendable {
     /// Orders whose commit failed: stock given back, buyer told `unavailable`.
     public let ordersUnavailable = Counter()
     public let journalFailures = Counter()
+    /// Room messages refused for going over a connection's message budget.
+    public let messagesRefused = Counter()
     public let connectionsClosed = LabeledCounter()
     public let commentsAccepted = LabeledCounter()
     public let commentsRefused = LabeledCounter()
@@ -184,6 +186,9 @@ extension HometownServer {
         metric(
             "hometown_protocol_errors_total", "counter", "Connections failed for breaking RFC 6455.",
             [("", self.metrics.protocolErrors.value)])
+        metric(
+            "hometown_messages_refused_total", "counter", "Room messages refused for going over their connection's message budget.",
+            [("", self.metrics.messagesRefused.value)])
         metric("hometown_journal_failures_total", "counter", "Journal commits that failed.", [("", self.metrics.journalFailures.value)])
         self.metrics.fanOutLatency.render(
             "hometown_fanout_latency_seconds", help: "From a room event's encoding to its queueing on each loop's audience.", into: &out)

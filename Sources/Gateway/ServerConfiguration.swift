@@ -101,6 +101,14 @@ public struct ServerConfiguration: Equatable, Sendable {
         public var maxConnectionsPerIP = 0
         /// New connections per second per address (0 = off); faster ones get 429.
         public var connectionRatePerIP = 0.0
+        /// Messages per second one room connection may send (every type), with a burst: beyond
+        /// it a message is refused with `rate_limited`. People running the room (owner,
+        /// moderators, admins) get 16 times as much. 0 = no limit.
+        public var messagesPerSecond = 20.0
+        public var messageBurst = 40.0
+        /// A connection refused this many messages within 10 seconds is closed with 1008: a
+        /// client that ignores `rate_limited` is a flood, not a fast typist.
+        public var closeAfterRefusals = 200
         /// Browser `Origin`s allowed to open WebSockets (empty = any). Requests without an
         /// `Origin` header (non-browser clients) are not affected.
         public var allowedOrigins: [String] = []

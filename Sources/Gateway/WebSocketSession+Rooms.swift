@@ -64,6 +64,11 @@ extension WebSocketSession {
         let rooms = self.context.rooms
         let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)
         self.room = handle
+        let limits = self.context.config.limits
+        if limits.messagesPerSecond > 0 {
+            self.messageBudget = TokenBucket(
+                rate: limits.messagesPerSecond, burst: limits.messageBurst, now: Int64(self.connection.loop.now / 1_000_000))
+        }
         let since = head.queryValue("since").flatMap { UInt64($0) }
         rooms.join(self, as: self.identity, handle: handle, since: since, epoch: head.queryValue("epoch"))
     }
@@ -73,10 +78,18 @@ extension WebSocketSession {
     /// limit to fall behind during a stampede before the slow-consumer rule cuts them off.
     static let staffOutboundFactor = 16
 
-    /// Called on this session's loop when the room welcomed it with authority to see orders.
+    /// Called on this session's loop when the room welcomed it with authority to see orders:
+    /// a larger outbound allowance, and a larger message budget (a streamer running a sale).
     func grantStaffAllowance() {
         let limits = self.connection.limits
         self.connection.limits = OutboundLimits(
             lowWaterMark: limits.lowWaterMark, highWaterMark: limits.highWaterMark, hardLimit: limits.hardLimit * Self.staffOutboundFactor)
+        let configured = self.context.config.limits
+        if configured.messagesPerSecond > 0 {
+            let factor = Double(Self.staffOutboundFactor)
+            self.messageBudget = TokenBucket(
+                rate: configured.messagesPerSecond * factor, burst: configured.messageBurst * factor,
+                now: Int64(self.connection.loop.now / 1_000_000))
+        }
     }
 }

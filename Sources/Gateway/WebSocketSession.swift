@@ -34,6 +34,10 @@ final class WebSocketSession: ConnectionHandler {
     var room: RoomHandle?
     /// Position in this loop's `Audience` (of a room, or of a bench channel), -1 when in none.
     var audienceSlot = -1
+    /// One connection's share: room messages it may send (every type), and its recent refusals.
+    var messageBudget: TokenBucket?
+    private var refusals = 0
+    private var refusalsSince: Int64 = 0
 
     /// Set when admission refused this connection: its request gets this answer.
     private var refusal: HTTPResponse?
@@ -262,8 +266,10 @@ final class WebSocketSession: ConnectionHandler {
     }
 
     /// Closes with a close frame (for example 4003 when banned).
+    /// May be called while a message is being handled (the reader is out: `.working`).
     func close(code: UInt16, reason: String) {
-        guard case .open = self.phase else {
+        if case .closing = self.phase { return }
+        guard self.route != nil else {
             // Not a WebSocket (yet): nothing to say, just go.
             self.connection.closeAfterFlush(timeout: 1_000_000_000)
             return
@@ -291,6 +297,7 @@ final class WebSocketSession: ConnectionHandler {
             self.context.bench.broadcast(frame, droppable: false, room: channel)
         case .live:
             guard let room = self.room else { return }
+            guard self.withinBudget() else { return }
             guard message.kind == .text else {
                 self.context.rooms.reply(
                     .error(code: .badJSON, message: "messages are JSON text frames", ref: nil), to: self.member, handle: room)
@@ -307,6 +314,30 @@ final class WebSocketSession: ConnectionHandler {
         case nil:
             break
         }
+    }
+
+    /// Takes one message from the connection's budget. Over budget, the message is refused with
+    /// `rate_limited` (through the room's queue, in order); a client that keeps flooding is closed
+    /// with 1008. Costs no JSON decoding and no room work, so a flood is cheap to refuse.
+    private func withinBudget() -> Bool {
+        let now = Int64(self.connection.loop.now / 1_000_000)
+        guard var budget = self.messageBudget else { return true }
+        let allowed = budget.take(now: now)
+        self.messageBudget = budget
+        if allowed { return true }
+        if now - self.refusalsSince > 10_000 {
+            self.refusalsSince = now
+            self.refusals = 0
+        }
+        self.refusals += 1
+        self.context.metrics.messagesRefused.increment()
+        if self.refusals > self.context.config.limits.closeAfterRefusals {
+            self.close(code: WebSocketCloseCode.policyViolation.rawValue, reason: "too many messages")
+        } else if let room = self.room {
+            self.context.rooms.reply(
+                .error(code: .rateLimited, message: "too many messages; slow down", ref: nil), to: self.member, handle: room)
+        }
+        return false
     }
 
     /// §7.1.7: fail the connection with the code the RFC prescribes, then ignore further input.

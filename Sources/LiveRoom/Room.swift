@@ -30,6 +30,8 @@ public final class Room {
 
     var lastCommentAt: [String: Int64] = [:]
     var commentBuckets: [String: TokenBucket] = [:]
+    var likeBuckets: [String: TokenBucket] = [:]
+    var lastLikeAt: [String: Int64] = [:]
     var mutedUntil: [String: Int64] = [:]
     var banned: Set<String> = []
     /// Users the owner named moderators of this room (stored with the room).
@@ -48,7 +50,7 @@ public final class Room {
     var lastViewerCount = 0
     var viewersSentAt: Int64 = 0
     var pendingLikes = 0
-    var totalLikes = 0
+    public internal(set) var totalLikes = 0
     var likesSentAt: Int64 = 0
     var stockDirty: Set<SKU> = []
     /// Set by `announce`: this call changed durable state, so its effects start with `.persist`.
@@ -171,8 +173,15 @@ public final class Room {
         case .comment(let text):
             effects += self.comment(text, from: member, identity, ref: ref, now: now)
         case .like:
-            self.pendingLikes += 1
-            self.totalLikes += 1
+            // Counted only within the user's like rate; taps beyond it are silently ignored.
+            let rate = self.settings.likesPerUserPerSecond
+            var bucket = self.likeBuckets[identity.user] ?? TokenBucket(rate: rate, burst: max(1, 2 * rate), now: now)
+            if bucket.take(now: now) {
+                self.pendingLikes += 1
+                self.totalLikes += 1
+            }
+            self.likeBuckets[identity.user] = bucket
+            self.lastLikeAt[identity.user] = now
         case .order(let sku, let qty, let ref):
             effects += self.order(sku: sku, qty: qty, ref: ref, from: member, identity, now: now)
         case .open(let title):

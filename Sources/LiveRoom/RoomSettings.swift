@@ -18,6 +18,9 @@ public struct RoomSettings: Equatable, Sendable {
     /// Coalescing intervals, milliseconds.
     public var viewerCountInterval: Int64 = 1000
     public var likesInterval: Int64 = 1000
+    /// Likes one user may add per second (a burst of twice that): tapping faster adds nothing,
+    /// so one client cannot inflate the room's like count.
+    public var likesPerUserPerSecond = 3.0
     public var stockInterval: Int64 = 200
     public var boughtInterval: Int64 = 500
     /// Largest quantity one order may ask for.

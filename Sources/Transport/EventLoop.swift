@@ -160,9 +160,11 @@ public final class EventLoop {
     }
 
     /// Runs `body` on this loop and returns its result: for a thread that is not a loop (a test, a
-    /// tool's main thread) to read loop-owned state. On the loop itself it simply calls `body`.
+    /// tool's main thread) to read loop-owned state.
     public func runAndWait<Result>(_ body: @escaping @Sendable () -> Result) -> Result {
-        if self.inLoop { return body() }
+        // On the loop, or when no thread runs it (before `start`, after the end, embedded): the
+        // caller owns the loop's state, and nobody would run a queued task.
+        if self.inLoop || !self.isRunning { return body() }
         let slot = ResultSlot<Result>()
         let latch = CountdownLatch(1)
         self.execute {

@@ -72,7 +72,7 @@ struct CrashRecoveryTests {
         let stock = 120
         let limit = 3
         let data = makeTemporaryDirectory()
-        let server = ServerProcess(dataDirectory: data)
+        let server = ServerProcess(dataDirectory: data, extraArguments: unlimitedMessagesArguments())
         try server.start()
         try openAppleSale(port: server.port, room: "crash", stock: stock, limit: limit)
 

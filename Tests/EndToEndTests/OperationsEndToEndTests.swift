@@ -94,7 +94,7 @@ struct OperationsEndToEndTests {
 
     @Test func sigtermDuringAFlashSaleLosesNoAcknowledgedOrder() throws {
         let data = makeTemporaryDirectory()
-        let server = ServerProcess(dataDirectory: data)
+        let server = ServerProcess(dataDirectory: data, extraArguments: unlimitedMessagesArguments())
         try server.start()
         try openAppleSale(port: server.port, room: "drain", stock: 100_000, limit: 10_000)
         let buyers = (0..<30).map { RecordingBuyer(user: "buyer\($0)") }

@@ -98,6 +98,14 @@ final class ServerProcess {
     deinit { self.crash() }
 }
 
+/// Arguments for a server whose buyers order as fast as answers come back (durability and drain
+/// tests): no per-connection message budget, which such a robot would exhaust in a second.
+func unlimitedMessagesArguments() -> [String] {
+    let path = makeTemporaryDirectory() + "/unlimited.json"
+    FileManager.default.createFile(atPath: path, contents: Data(#"{"limits": {"messages_per_second": 0}}"#.utf8))
+    return ["--config", path]
+}
+
 func freePort() -> UInt16 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }

@@ -137,3 +137,29 @@ struct SessionOrderingTests {
         #expect(streamer.types().filter { $0 == "product" }.count == 200)
     }
 }
+
+@Suite("One client's share, on an embedded server")
+struct ClientShareTests {
+    @Test func aFloodIsRefusedThenClosedWith1008AndLikesStayBounded() throws {
+        let embedded = try EmbeddedServer(journal: false)
+        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
+        #expect(embedded.settle { streamer.types().contains("welcome") })
+        let flooder = embedded.connect("/live/farm?token=\(embeddedToken("flooder"))")
+        #expect(embedded.settle { flooder.types().contains("welcome") })
+        for _ in 0..<400 { flooder.send(#"{"type":"like"}"#) }
+        let messages = flooder.messages()
+        let refused = messages.filter { $0["code"]?.stringValue == "rate_limited" }.count
+        #expect(refused > 100, "over-budget messages are refused (\(refused))")
+        #expect(
+            embedded.settle {
+                _ = flooder.messages(); return flooder.closeCode == 1008
+            })
+        // Refused until the close (after 200 refusals in 10 s); the rest were never read.
+        #expect(embedded.server.metrics.messagesRefused.value == 201)
+        // The room's like count moved by at most the per-user like rate's burst.
+        let likes = embedded.loop.runAndWait { embedded.server.directory.handle(for: "farm")!.room.totalLikes }
+        #expect(likes <= 6, "likes counted: \(likes)")
+        // The streamer, who runs the room, has a larger share and is unaffected.
+        #expect(streamer.connection.isOpen)
+    }
+}

@@ -42,12 +42,26 @@ struct ViewerCountTests {
 
     @Test func likesAreCoalesced() {
         let f = RoomFixture()
-        let a = f.join("a")
+        let viewers = (0..<7).map { f.join("v\($0)") }
         f.advance(ms: 5000)
-        for _ in 0..<7 { _ = f.apply(.like, from: a) }
+        for viewer in viewers { _ = f.apply(.like, from: viewer) }
         let effects = f.room.tick(now: f.now)
         #expect(effects.contains(.broadcast(.likes(count: 7, total: 7), droppable: true)))
-        _ = f.apply(.like, from: a)
+        _ = f.apply(.like, from: viewers[0])
         #expect(!f.room.tick(now: f.now + 10).contains { if case .broadcast(.likes, _) = $0 { return true } else { return false } })
+    }
+
+    @Test func oneUserAddsAtMostAFewLikesPerSecond() {
+        let f = RoomFixture()
+        let tapper = f.join("tapper")
+        let tablet = f.join("tapper")  // the same user on a second device shares the rate
+        for _ in 0..<100 {
+            _ = f.apply(.like, from: tapper)
+            _ = f.apply(.like, from: tablet)
+        }
+        #expect(f.room.totalLikes == 6, "a burst of twice the 3/s rate, then nothing")
+        f.advance(ms: 1000)
+        for _ in 0..<100 { _ = f.apply(.like, from: tapper) }
+        #expect(f.room.totalLikes == 9, "three more a second later")
     }
 }
