@@ -83,6 +83,8 @@ public final class ServerMetrics: Sendable {
     /// Orders whose commit failed: stock given back, buyer told `unavailable`.
     public let ordersUnavailable = Counter()
     public let journalFailures = Counter()
+    /// Room state changes undone because their save failed.
+    public let roomSavesFailed = Counter()
     /// Room messages refused for going over a connection's message budget.
     public let messagesRefused = Counter()
     public let connectionsClosed = LabeledCounter()
@@ -186,6 +188,9 @@ extension HometownServer {
         metric(
             "hometown_protocol_errors_total", "counter", "Connections failed for breaking RFC 6455.",
             [("", self.metrics.protocolErrors.value)])
+        metric(
+            "hometown_room_saves_failed_total", "counter", "Room state changes undone because the store could not save them.",
+            [("", self.metrics.roomSavesFailed.value)])
         metric(
             "hometown_messages_refused_total", "counter", "Room messages refused for going over their connection's message budget.",
             [("", self.metrics.messagesRefused.value)])

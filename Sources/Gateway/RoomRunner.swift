@@ -119,14 +119,25 @@ final class RoomRunner: Sendable {
         for (index, effect) in effects.enumerated() {
             switch effect {
             case .persist(let snapshot):
-                guard let journal = self.journal else { continue }
+                guard let journal = self.journal else {
+                    handle.room.saveSucceeded()
+                    continue
+                }
                 let rest = Array(effects[(index + 1)...])
                 handle.state.saving = true
                 journal.save(snapshot) { durable in
                     // On the writer thread: back to the room's loop.
                     handle.loop.execute {
-                        if !durable { Log.error("room state not saved", ["room": handle.id]) }
-                        self.perform(rest, handle)
+                        if durable {
+                            handle.room.saveSucceeded()
+                            self.perform(rest, handle)
+                        } else {
+                            // Nobody hears of a change that could not be stored: the room goes
+                            // back to what is stored and the member who asked is told.
+                            Log.error("room state not saved; the change was undone", ["room": handle.id])
+                            self.metrics.roomSavesFailed.increment()
+                            self.perform(handle.room.saveFailed(now: WallClock.nowMillis()), handle)
+                        }
                         self.resume(handle)
                     }
                 }

@@ -127,7 +127,8 @@ extension Room {
             state: (countdown ?? 0) > 0 ? .scheduled : (self.ledger.left(sku) > 0 ? .live : .soldOut), limit: limit,
             startsAt: startsAt, endsAt: seconds.map { startsAt + Int64($0) * 1000 })
         self.products[sku] = product
-        // Each sale has its own per-buyer limit.
+        // Each sale has its own per-buyer limit (the old counts are kept until the save is answered).
+        if self.boughtBeforeSaleStart[sku] == nil { self.boughtBeforeSaleStart[sku] = self.boughtBySKU[sku] ?? [:] }
         self.boughtBySKU[sku] = [:]
         return [self.announce(.sale(sku: sku, sale: product.sale))]
     }

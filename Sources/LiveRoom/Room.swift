@@ -55,6 +55,14 @@ public final class Room {
     var stockDirty: Set<SKU> = []
     /// Set by `announce`: this call changed durable state, so its effects start with `.persist`.
     var unsavedChange = false
+    /// The state last stored (`saveSucceeded`), what a failed save returns to; the one being
+    /// stored, and whose command asked for it. One save at a time: the runner holds the room's
+    /// other work until it is answered.
+    var lastSaved: RoomSnapshot
+    var pendingSave: RoomSnapshot?
+    var pendingSaveBy: (member: MemberID, ref: String?)?
+    /// Per-buyer counts a `sale.start` reset, kept until its save is answered.
+    var boughtBeforeSaleStart: [SKU: [String: Int]] = [:]
     var stockSentAt: [SKU: Int64] = [:]
     var pendingBought: (name: String, sku: SKU, qty: Int)?
     /// When idle commenters were last forgotten.
@@ -77,6 +85,7 @@ public final class Room {
         self.history = CommentHistory(capacity: max(1, settings.historySize))
         self.budget = TokenBucket(rate: settings.commentBudgetPerSecond, burst: max(1, settings.commentBudgetPerSecond), now: now)
         self.random = SplitMix64(seed: seed)
+        self.lastSaved = RoomSnapshot(id: id, owner: "", title: title, live: false, slowMode: 0, pinned: nil, products: [])
     }
 
     // MARK: - Reading state
@@ -157,7 +166,7 @@ public final class Room {
 
     /// Applies one command from `member`. `ref` is the client's request reference, echoed in errors.
     public func apply(_ command: RoomCommand, from member: MemberID, ref: String? = nil, now: Int64) -> [RoomEffect] {
-        self.sealed(self.applying(command, from: member, ref: ref, now: now))
+        self.sealed(self.applying(command, from: member, ref: ref, now: now), by: (member, ref))
     }
 
     private func applying(_ command: RoomCommand, from member: MemberID, ref: String?, now: Int64) -> [RoomEffect] {
@@ -253,10 +262,13 @@ public final class Room {
     }
 
     /// The effects of one public call, led by `.persist` when the call changed durable state.
-    func sealed(_ effects: [RoomEffect]) -> [RoomEffect] {
+    func sealed(_ effects: [RoomEffect], by actor: (member: MemberID, ref: String?)? = nil) -> [RoomEffect] {
         guard self.unsavedChange else { return effects }
         self.unsavedChange = false
-        return [.persist(self.snapshot())] + effects
+        let snapshot = self.snapshot()
+        self.pendingSave = snapshot
+        self.pendingSaveBy = actor
+        return [.persist(snapshot)] + effects
     }
 
     func refuse(_ member: MemberID, _ code: RoomError, _ message: String, _ ref: String?) -> [RoomEffect] {

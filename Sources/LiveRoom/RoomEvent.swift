@@ -71,6 +71,8 @@ public enum RoomError: String, Sendable {
     case tooLong = "too_long"
     case blocked
     case roomNotLive = "room_not_live"
+    /// A change that could not be stored, so it was not made.
+    case unavailable
 }
 
 /// What the gateway must do after the room applied a command.

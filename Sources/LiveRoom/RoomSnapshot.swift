@@ -49,6 +49,7 @@ extension Room {
     ) -> Room {
         let room = Room(id: snapshot.id, epoch: epoch, title: snapshot.title, settings: settings, ledger: ledger, now: now)
         room.owner = snapshot.owner
+        room.lastSaved = snapshot
         room.live = snapshot.live
         room.slowModeSeconds = snapshot.slowMode
         room.pinned = snapshot.pinned

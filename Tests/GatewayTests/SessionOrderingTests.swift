@@ -163,3 +163,32 @@ struct ClientShareTests {
         #expect(streamer.connection.isOpen)
     }
 }
+
+@Suite("A failed room save on an embedded server")
+struct FailedRoomSaveTests {
+    @Test func nobodyHearsOfAChangeThatCouldNotBeStoredAndTheStreamerIsTold() throws {
+        let embedded = try EmbeddedServer()
+        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
+        #expect(embedded.settle { streamer.types().contains("welcome") })
+        streamer.send(#"{"type":"room.open","title":"Farm"}"#)
+        #expect(embedded.settle { streamer.types().contains("room") })
+        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("ann"))")
+        #expect(embedded.settle { viewer.types().contains("welcome") })
+        embedded.store?.failing = true
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10,"ref":"add-1"}"#)
+        var answer: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                answer += streamer.messages(); return !answer.isEmpty
+            })
+        #expect(answer.first?["type"]?.stringValue == "error" && answer.first?["code"]?.stringValue == "unavailable")
+        #expect(answer.first?["ref"]?.stringValue == "add-1")
+        embedded.loop.runPendingTasks()
+        #expect(viewer.types() == [], "the viewer never saw the product")
+        #expect(embedded.server.metrics.roomSavesFailed.value == 1)
+        // Retried once the store works: made, saved, announced.
+        embedded.store?.failing = false
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10,"ref":"add-1"}"#)
+        #expect(embedded.settle { viewer.types() == ["product"] })
+    }
+}

@@ -75,3 +75,54 @@ struct PersistAndOutcomeTests {
         )
     }
 }
+
+@Suite("A change that cannot be saved is not made")
+struct FailedSaveTests {
+    @Test func aFailedSaveUndoesTheChangeAndTellsWhoAsked() {
+        let f = RoomFixture(stock: 5, limit: 2)
+        let buyer = f.join("buyer")
+        #expect(f.order(buyer, ref: "before").0 == .accepted)
+        f.room.saveSucceeded()  // everything so far is stored
+        let stored = f.room.snapshot()
+        let changes: [RoomCommand] = [
+            .productAdd(sku: "apples", title: "Apples", price: 100, stock: 3),
+            .restock(sku: "bamboo", qty: 10),
+            .saleStop(sku: "bamboo"),
+            .saleStart(sku: "bamboo", limit: 1, countdown: 5, seconds: nil),
+            .pin(sku: "bamboo"),
+            .open(title: "Renamed"),
+            .close,
+            .slowMode(seconds: 9),
+            .ban(user: "buyer"),
+            .moderatorAdd(user: "helper"),
+        ]
+        for change in changes {
+            let effects = f.room.apply(change, from: f.streamer, ref: "c1", now: f.now)
+            guard case .persist = effects.first else {
+                Issue.record("\(change.name) asks for a save")
+                continue
+            }
+            let answer = f.room.saveFailed(now: f.now)
+            let toldWhoAsked =
+                answer.count == 1
+                && answer.contains { if case .send(f.streamer, .error(.unavailable, _, "c1")) = $0 { true } else { false } }
+            #expect(toldWhoAsked, "\(change.name)")
+            #expect(f.room.snapshot() == stored, "\(change.name) was undone")
+            #expect(f.room.product("bamboo")?.left == 4, "\(change.name): stock as stored")
+            #expect(f.room.bought("bamboo", by: "buyer") == 1, "\(change.name): per-buyer counts kept")
+        }
+        // And the room goes on: the next order works against the stored state.
+        #expect(f.order(buyer, ref: "after").0 == .accepted)
+        #expect(f.room.product("bamboo")?.left == 3)
+    }
+
+    @Test func aSuccessfulSaveBecomesWhatAFailureReturnsTo() {
+        let f = RoomFixture()
+        f.room.saveSucceeded()
+        _ = f.room.apply(.open(title: "Saved title"), from: f.streamer, now: f.now)
+        f.room.saveSucceeded()
+        _ = f.room.apply(.open(title: "Lost title"), from: f.streamer, now: f.now)
+        _ = f.room.saveFailed(now: f.now)
+        #expect(f.room.title == "Saved title")
+    }
+}
