@@ -17,8 +17,8 @@ final class ConnectionLimiter: Sendable {
 
     private struct Tally {
         var total = 0
-        var perIP: [UInt32: Int] = [:]
-        var rates: [UInt32: TokenBucket] = [:]
+        var perIP: [PeerAddress: Int] = [:]
+        var rates: [PeerAddress: TokenBucket] = [:]
         var ratesSweptAt: Int64 = 0
     }
 
@@ -34,7 +34,7 @@ final class ConnectionLimiter: Sendable {
     }
 
     /// Called once per accepted connection; an admitted one must be `release`d when it closes.
-    func admit(_ ip: UInt32, now: Int64) -> Verdict {
+    func admit(_ ip: PeerAddress, now: Int64) -> Verdict {
         self.tally.withLock { tally in
             if self.maxConnections > 0 && tally.total >= self.maxConnections { return .full("server is full") }
             if self.maxPerIP > 0 && (tally.perIP[ip] ?? 0) >= self.maxPerIP { return .full("too many connections from your address") }
@@ -55,7 +55,7 @@ final class ConnectionLimiter: Sendable {
         }
     }
 
-    func release(_ ip: UInt32) {
+    func release(_ ip: PeerAddress) {
         self.tally.withLock { tally in
             tally.total -= 1
             if self.maxPerIP > 0, let count = tally.perIP[ip] { tally.perIP[ip] = count > 1 ? count - 1 : nil }

@@ -46,7 +46,7 @@ final class WebSocketSession: ConnectionHandler {
     init(connection: Connection, context: SessionContext) {
         self.connection = connection
         self.context = context
-        switch context.limiter.admit(connection.peerIPv4, now: WallClock.nowMillis()) {
+        switch context.limiter.admit(connection.peer, now: WallClock.nowMillis()) {
         case .admit:
             self.admitted = true
         case .full(let why):
@@ -124,7 +124,7 @@ final class WebSocketSession: ConnectionHandler {
         connection.enqueue(ServerFrame.close(.slowConsumer, reason: "slow consumer"), force: true)
         self.context.metrics.slowConsumerDisconnects.increment()
         self.closeReason = "4008 slow consumer"
-        Log.debug("slow consumer", ["peer": Socket.format(ipv4: connection.peerIPv4)])
+        Log.debug("slow consumer", ["peer": connection.peer.description])
         self.closeAfterFlush()
     }
 
@@ -153,14 +153,14 @@ final class WebSocketSession: ConnectionHandler {
     }
 
     func connectionClosed(_ connection: Connection) {
-        if self.admitted { self.context.limiter.release(connection.peerIPv4) }
+        if self.admitted { self.context.limiter.release(connection.peer) }
         let reason = self.closeReason ?? (self.route != nil ? "peer disconnected" : "http")
         self.context.metrics.connectionsClosed.increment(reason)
         if let route = self.route {
             Log.info(
                 "connection closed",
                 [
-                    "peer": Socket.format(ipv4: connection.peerIPv4), "path": route.logName, "user": self.identity.user,
+                    "peer": connection.peer.description, "path": route.logName, "user": self.identity.user,
                     "reason": reason, "seconds": Double((connection.loop.now &- self.openedAt) / 1_000_000) / 1000,
                 ])
         }
@@ -251,7 +251,7 @@ final class WebSocketSession: ConnectionHandler {
         Log.info(
             "connection opened",
             [
-                "peer": Socket.format(ipv4: self.connection.peerIPv4), "path": route.logName, "user": self.identity.user,
+                "peer": self.connection.peer.description, "path": route.logName, "user": self.identity.user,
                 "role": self.identity.role.rawValue,
             ])
         switch route {

@@ -22,8 +22,8 @@ public final class Connection {
     public unowned let loop: EventLoop
     public var handler: (any ConnectionHandler)?
     public var limits: OutboundLimits
-    /// IPv4 peer address in host order (0 for other families), for per-IP limits and logs.
-    public let peerIPv4: UInt32
+    /// The peer's address (IPv4 as IPv4-mapped IPv6), for per-address limits and logs.
+    public let peer: PeerAddress
     public internal(set) var state: State = .open
     /// Loop time of the last bytes received; handlers use it for idle timeouts.
     public internal(set) var lastReadAt: UInt64
@@ -41,11 +41,11 @@ public final class Connection {
     /// Reading stopped for good (a draining server takes no more requests).
     var readingStopped = false
 
-    init(fd: Int32, generation: UInt32, loop: EventLoop, peerIPv4: UInt32, limits: OutboundLimits, now: UInt64) {
+    init(fd: Int32, generation: UInt32, loop: EventLoop, peer: PeerAddress, limits: OutboundLimits, now: UInt64) {
         self.fd = fd
         self.generation = generation
         self.loop = loop
-        self.peerIPv4 = peerIPv4
+        self.peer = peer
         self.limits = limits
         self.lastReadAt = now
     }

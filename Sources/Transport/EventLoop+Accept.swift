@@ -28,14 +28,8 @@ extension EventLoop {
                     return
                 }
             }
-            var peer: UInt32 = 0
-            if address.sin6_family == sa_family_t(AF_INET) {
-                peer = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-                }
-            }
             _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
-            self.adopt(fd: fd, peerIPv4: peer, tls: self.tlsContext)
+            self.adopt(fd: fd, peer: PeerAddress(address) ?? .none, tls: self.tlsContext)
         }
     }
 
@@ -58,14 +52,14 @@ extension EventLoop {
     /// - Parameter makeHandler: the connection's handler; `acceptHandler` when nil.
     @discardableResult
     public func adopt(
-        fd: Int32, peerIPv4: UInt32 = 0, tls: TLSContext? = nil,
+        fd: Int32, peer: PeerAddress = .none, tls: TLSContext? = nil,
         makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
     ) -> Connection {
         self.assertInLoop()
         let generation = self.nextGeneration
         self.nextGeneration = generation == UInt32.max >> 1 ? 1 : generation + 1
         let connection = Connection(
-            fd: fd, generation: generation, loop: self, peerIPv4: peerIPv4, limits: self.defaultLimits, now: self.now)
+            fd: fd, generation: generation, loop: self, peer: peer, limits: self.defaultLimits, now: self.now)
         if Int(fd) >= self.connections.count {
             self.connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - self.connections.count))
         }

@@ -11,11 +11,11 @@ import Glibc
 extension EventLoop {
     /// A connection with no socket, handled by `makeHandler` (the loop's `acceptHandler` if nil).
     public func embedConnection(
-        peerIPv4: UInt32 = 0x7F00_0001, makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
+        peer: PeerAddress = PeerAddress(ipv4: 0x7F00_0001), makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil
     ) -> Connection {
         self.asLoopThread {
             let connection = Connection(
-                fd: -1 - Int32(self.embedded.count), generation: 0, loop: self, peerIPv4: peerIPv4, limits: self.defaultLimits,
+                fd: -1 - Int32(self.embedded.count), generation: 0, loop: self, peer: peer, limits: self.defaultLimits,
                 now: self.now)
             self.embedded.append(connection)
             self.counters.connections.wrappingAdd(1, ordering: .relaxed)

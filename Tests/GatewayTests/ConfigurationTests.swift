@@ -1,6 +1,8 @@
 import Foundation
-import Gateway
 import Testing
+import Transport
+
+@testable import Gateway
 
 @Suite("Configuration: file, environment, flags")
 struct ConfigurationTests {
@@ -101,5 +103,19 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationLoader.Error.self) {
             try CommandLineOptions().apply(to: ServerConfiguration(), environment: ["HOMETOWN_PORT": "x"])
         }
+    }
+}
+
+@Suite("Admission per address")
+struct AdmissionPerAddressTests {
+    @Test func eachIPv6ClientHasItsOwnShareOfThePerAddressLimit() {
+        let limiter = ConnectionLimiter(maxConnections: 100, maxPerIP: 1, ratePerIP: 0)
+        let first = PeerAddress(bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1])
+        let second = PeerAddress(bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [2])
+        #expect(limiter.admit(first, now: 0) == .admit)
+        #expect(limiter.admit(second, now: 0) == .admit, "another IPv6 client is not the same address")
+        #expect(limiter.admit(first, now: 0) == .full("too many connections from your address"))
+        limiter.release(first)
+        #expect(limiter.admit(first, now: 0) == .admit)
     }
 }

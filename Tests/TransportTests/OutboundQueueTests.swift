@@ -81,3 +81,34 @@ struct OutboundQueueTests {
         #expect(!heap.isEmpty)
     }
 }
+
+@Suite("Peer addresses")
+struct PeerAddressTests {
+    func storage(family: Int32, bytes: [UInt8]) -> sockaddr_in6 {
+        var address = sockaddr_in6()
+        if family == AF_INET {
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
+                    v4.pointee.sin_family = sa_family_t(AF_INET)
+                    v4.pointee.sin_addr.s_addr = bytes.withUnsafeBytes { $0.load(as: UInt32.self) }
+                }
+            }
+        } else {
+            address.sin6_family = sa_family_t(AF_INET6)
+            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: bytes) }
+        }
+        return address
+    }
+
+    @Test func everyIPv6PeerHasItsOwnKeyAndIPv4MappedIsTheIPv4Key() {
+        let a = PeerAddress(storage(family: AF_INET6, bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]))!
+        let b = PeerAddress(storage(family: AF_INET6, bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [2]))!
+        #expect(a != b)
+        #expect(a.description == "2001:db8::1" && b.description == "2001:db8::2")
+        let v4 = PeerAddress(storage(family: AF_INET, bytes: [192, 0, 2, 7]))!
+        let mapped = PeerAddress(storage(family: AF_INET6, bytes: [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 192, 0, 2, 7]))!
+        #expect(v4 == mapped)
+        #expect(v4.description == "192.0.2.7" && mapped.ipv4 == 0xC000_0207)
+        #expect(PeerAddress(storage(family: AF_INET6, bytes: [UInt8](repeating: 0, count: 15) + [1]))!.description == "::1")
+    }
+}
