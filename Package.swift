@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),
         .testTarget(
-            name: "GatewayTests", dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "TestSupport"]),
+            name: "GatewayTests",
+            dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "LiveRoom", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -15,8 +15,9 @@ extension EventLoop {
     ) -> Connection {
         self.asLoopThread {
             let connection = Connection(
-                fd: -1 - Int32(self.embedded.count), generation: 0, loop: self, peer: peer, limits: self.defaultLimits,
+                fd: self.embeddedNextFD, generation: 0, loop: self, peer: peer, limits: self.defaultLimits,
                 now: self.now)
+            self.embeddedNextFD -= 1
             self.embedded.append(connection)
             self.counters.connections.wrappingAdd(1, ordering: .relaxed)
             self.counters.accepted.wrappingAdd(1, ordering: .relaxed)
@@ -81,14 +82,14 @@ extension EventLoop {
     public func setWritable(_ writable: Bool, _ connection: Connection) {
         self.asLoopThread {
             if writable {
-                self.embeddedBlocked.remove(ObjectIdentifier(connection))
+                self.embeddedBlocked.remove(connection.fd)
                 if !connection.inFlushList {
                     connection.inFlushList = true
                     self.pendingFlush.append(connection)
                 }
                 self.endOfIteration()
             } else {
-                self.embeddedBlocked.insert(ObjectIdentifier(connection))
+                self.embeddedBlocked.insert(connection.fd)
             }
         }
     }
@@ -96,22 +97,22 @@ extension EventLoop {
     /// Everything the connection wrote since the last call.
     public func takeOutput(of connection: Connection) -> [UInt8] {
         self.asLoopThread {
-            self.embeddedOutput.removeValue(forKey: ObjectIdentifier(connection)) ?? []
+            self.embeddedOutput.removeValue(forKey: connection.fd) ?? []
         }
     }
 
     /// The embedded connection's flush: the queued bytes go to its output buffer.
     /// Returns false when the connection is not writable (nothing was written).
     func writeEmbedded(_ connection: Connection, _ iovecs: UnsafeMutablePointer<iovec>, _ count: Int) -> Bool {
-        if self.embeddedBlocked.contains(ObjectIdentifier(connection)) { return false }
+        if self.embeddedBlocked.contains(connection.fd) { return false }
         var written = 0
-        var output = self.embeddedOutput[ObjectIdentifier(connection), default: []]
+        var output = self.embeddedOutput[connection.fd, default: []]
         for index in 0..<count {
             let vector = iovecs[index]
             output.append(contentsOf: UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len))
             written += vector.iov_len
         }
-        self.embeddedOutput[ObjectIdentifier(connection)] = output
+        self.embeddedOutput[connection.fd] = output
         self.counters.addBytesOut(written)
         connection.queue.consume(written)
         return true

@@ -37,8 +37,11 @@ public final class EventLoop {
     private var closeList: [Connection] = []
     /// In-memory connections (tests): no socket, output collected in `embeddedOutput`.
     var embedded: [Connection] = []
-    var embeddedOutput: [ObjectIdentifier: [UInt8]] = [:]
-    var embeddedBlocked: Set<ObjectIdentifier> = []
+    /// Keyed by the embedded connection's (negative, never reused) descriptor number, so output
+    /// stays readable after the connection is gone and never mixes with a later one's.
+    var embeddedOutput: [Int32: [UInt8]] = [:]
+    var embeddedBlocked: Set<Int32> = []
+    var embeddedNextFD: Int32 = -1
 
     private let inboxLock = Lock()
     private var inbox: [@Sendable () -> Void] = []

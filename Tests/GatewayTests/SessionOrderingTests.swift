@@ -1,5 +1,9 @@
 import JSON
+import LiveRoom
+import TestSupport
 import Testing
+import Transport
+import WebSocket
 
 @testable import Gateway
 
@@ -190,5 +194,33 @@ struct FailedRoomSaveTests {
         embedded.store?.failing = false
         streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10,"ref":"add-1"}"#)
         #expect(embedded.settle { viewer.types() == ["product"] })
+    }
+}
+
+@Suite("Bounded metric labels and export concurrency")
+struct BoundedResourcesTests {
+    @Test func aPeersCloseCodeDoesNotBecomeAMetricLabel() throws {
+        let embedded = try EmbeddedServer(journal: false)
+        for code in [4001, 4002, 4999, 1000] as [UInt16] {
+            let client = embedded.connect("/echo")
+            client.sendRaw(WebSocketFrameEncoder.closeFrame(code: WebSocketCloseCode(code), maskKey: 7))
+            embedded.loop.peerClosed(client.connection)
+        }
+        let labels = embedded.server.metrics.connectionsClosed.snapshot
+        #expect(labels == ["peer close": 4], "labels: \(labels)")
+    }
+
+    @Test func exportsBeyondTheConcurrencyLimitGet503WithRetryAfter() throws {
+        let directory = RoomDirectory(loops: [try EventLoop()], settings: RoomSettings(), epoch: "E")
+        _ = directory.create("shop", owner: "boss")
+        let handler = OrderExportHandler(
+            secret: embeddedSecret, directory: directory, dataDirectory: makeTemporaryDirectory(), journalEnabled: true, maxConcurrent: 0)
+        let head = HTTPRequestHead(
+            method: "GET", target: "/api/rooms/shop/orders?token=\(embeddedToken("boss", role: "streamer"))", version: "HTTP/1.1",
+            headers: [])
+        let answer = LockedValue<HTTPResponse?>(nil)
+        handler.handle(HTTPRequest(head: head, name: "shop"), reply: HTTPReply { response in answer.withLock { $0 = response } })
+        #expect(answer.current?.status == .serviceUnavailable)
+        #expect(answer.current?.headers.contains { $0.0 == "Retry-After" } == true)
     }
 }
