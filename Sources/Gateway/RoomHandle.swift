@@ -23,6 +23,8 @@ final class RoomHandle: @unchecked Sendable {
         /// A snapshot is being stored: the room's work waits in `backlog`, in arrival order.
         var saving = false
         var backlog: [() -> Void] = []
+        /// What the metrics and the lobby last saw of the room (`Room.gaugeFingerprint`).
+        var publishedFingerprint: Int?
     }
 
     init(room: Room, loop: EventLoop) {

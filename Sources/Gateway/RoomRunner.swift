@@ -212,6 +212,11 @@ final class RoomRunner: Sendable {
             let room = handle.room
             let effects = room.tick(now: now)
             if !effects.isEmpty { self.perform(effects, handle) }
+            // Gauges and the lobby are published only when they changed: a quiet room costs a
+            // hash over its products per tick, no allocation and no lock.
+            let fingerprint = room.gaugeFingerprint
+            guard fingerprint != handle.state.publishedFingerprint else { continue }
+            handle.state.publishedFingerprint = fingerprint
             let live = room.allProducts.filter { $0.sale.state == .live }.map { (sku: $0.sku, left: $0.left) }
             self.metrics.publish(room: room.id, viewers: room.viewerCount, liveStock: live)
             self.listing.update(.init(room: room.id, title: room.title, live: room.live, viewers: room.viewerCount))

@@ -59,3 +59,20 @@ extension Room {
         }
     }
 }
+
+extension Room {
+    /// Changes whenever what the lobby and the metrics show of the room changes: title, live,
+    /// viewers, and the units left in each live sale. Cheap: no allocation.
+    public var gaugeFingerprint: Int {
+        var hasher = Hasher()
+        hasher.combine(self.title)
+        hasher.combine(self.live)
+        hasher.combine(self.viewerCount)
+        for sku in self.productOrder {
+            guard let product = self.products[sku], product.sale.state == .live else { continue }
+            hasher.combine(sku)
+            hasher.combine(self.ledger.left(sku))
+        }
+        return hasher.finalize()
+    }
+}

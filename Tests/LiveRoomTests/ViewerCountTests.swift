@@ -65,3 +65,20 @@ struct ViewerCountTests {
         #expect(f.room.totalLikes == 9, "three more a second later")
     }
 }
+
+@Suite("What the lobby and metrics see")
+struct GaugeFingerprintTests {
+    @Test func theFingerprintMovesOnlyWhenTheLobbyOrMetricsWouldChange() {
+        let f = RoomFixture(stock: 5, limit: 5)
+        let quiet = f.room.gaugeFingerprint
+        #expect(f.room.gaugeFingerprint == quiet, "no change, same fingerprint")
+        let a = f.join("a")
+        let joined = f.room.gaugeFingerprint
+        #expect(joined != quiet, "a viewer joined")
+        _ = f.apply(.comment(text: "hi"), from: a)
+        _ = f.apply(.like, from: a)
+        #expect(f.room.gaugeFingerprint == joined, "chat does not touch the gauges")
+        _ = f.order(a, ref: "r1")
+        #expect(f.room.gaugeFingerprint != joined, "stock left changed")
+    }
+}
