@@ -154,10 +154,7 @@ func runFanout(_ arguments: [String]) -> Int32 {
         print(fanoutUsage)
         return 2
     }
-    var limit = rlimit()
-    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    raiseOpenFileLimit()
 
     let path: String
     if options.path.hasPrefix("/live/") {

@@ -80,10 +80,7 @@ func runFlash(_ arguments: [String]) -> Int32 {
         default: print(flashUsage); return 2
         }
     }
-    var limit = rlimit()
-    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    raiseOpenFileLimit()
 
     let exp = Int64(time(nil)) + 3600
     func token(_ sub: String, _ role: String) -> String {

@@ -4,6 +4,14 @@ import JSON
 import Transport
 import WebSocket
 
+/// Every simulated client is a descriptor: raise the soft open-file limit to the hard one.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}
+
 /// What one loop measured. Written only on its loop; read through `snapshot` (a copy made on the
 /// loop) or after the loops stopped.
 final class LoopStats {

@@ -98,10 +98,7 @@ func runScenario(_ arguments: [String]) -> Int32 {
             count: workers ?? needed, scenarioPath: scenarioPath, urls: urls, secret: secret, reportPath: reportPath,
             htmlPath: htmlPath, quiet: quiet, scenario: scenario)
     }
-    var limit = rlimit()
-    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    raiseOpenFileLimit()
 
     let started = MonotonicClock.seconds()
     let engine: LoadEngine
