@@ -224,3 +224,35 @@ struct BoundedResourcesTests {
         #expect(answer.current?.headers.contains { $0.0 == "Retry-After" } == true)
     }
 }
+
+@Suite("Rooms come into being only through a successful upgrade")
+struct RoomCreationTests {
+    @Test func aPlainGetWithAStreamerTokenCreatesNoRoom() throws {
+        let embedded = try EmbeddedServer(journal: false)
+        let connection = embedded.loop.embedConnection()
+        let request = "GET /live/newroom?token=\(embeddedToken("seller", role: "streamer")) HTTP/1.1\r\nHost: x\r\n\r\n"
+        embedded.loop.receive(Array(request.utf8), on: connection)
+        let answer = String(decoding: embedded.loop.takeOutput(of: connection), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 4"), "refused: \(answer.prefix(40))")
+        #expect(embedded.server.roomCount == 0)
+        // The same streamer through a real upgrade opens the room.
+        let streamer = embedded.connect("/live/newroom?token=\(embeddedToken("seller", role: "streamer"))")
+        #expect(embedded.settle { streamer.types().contains("welcome") })
+        #expect(embedded.server.roomCount == 1)
+    }
+
+    @Test func aStreamerMayOwnOnlySoManyRooms() throws {
+        let embedded = try EmbeddedServer(journal: false) { $0.rooms.maxRoomsPerOwner = 2 }
+        for name in ["one", "two"] {
+            let client = embedded.connect("/live/\(name)?token=\(embeddedToken("seller", role: "streamer"))")
+            #expect(embedded.settle { client.types().contains("welcome") })
+        }
+        let connection = embedded.loop.embedConnection()
+        embedded.loop.receive(
+            WebSocketHandshake.clientRequest(
+                host: "x", path: "/live/three?token=\(embeddedToken("seller", role: "streamer"))", key: "dGhlIHNhbXBsZSBub25jZQ=="),
+            on: connection)
+        #expect(String(decoding: embedded.loop.takeOutput(of: connection), as: UTF8.self).hasPrefix("HTTP/1.1 403"))
+        #expect(embedded.server.roomCount == 2)
+    }
+}

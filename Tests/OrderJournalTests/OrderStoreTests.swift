@@ -31,6 +31,20 @@ struct OrderStoreTests {
         #expect(loaded[0].orders == [order(1), order(2)])
     }
 
+    @Test func moderationIsStoredWithTheRoom() throws {
+        let path = makeTemporaryDirectory() + "/hometown.sqlite"
+        var moderated = snapshot
+        moderated.moderators = ["helper"]
+        moderated.banned = ["troll"]
+        moderated.muted = ["noisy": 1_800_000_060_000, "quiet": Int64.max]
+        try SQLiteOrderStore(path: path).commit(orders: [], rooms: [moderated])
+        #expect(try SQLiteOrderStore(path: path).load().first?.room == moderated)
+        // A later save replaces the lists (an unban is stored too).
+        moderated.banned = []
+        try SQLiteOrderStore(path: path).commit(orders: [], rooms: [moderated])
+        #expect(try SQLiteOrderStore(path: path).load().first?.room.banned == [])
+    }
+
     @Test func textIsStoredWithEveryByteEvenAfterANul() throws {
         // Two refs that differ only after a NUL byte are two refs, and read back whole.
         let path = makeTemporaryDirectory() + "/hometown.sqlite"
