@@ -80,6 +80,7 @@ public enum ConfigurationLoader {
         }
         try reader.object("rooms") { rooms in
             try rooms.int("max_rooms_per_owner", in: 0...1_000_000) { config.rooms.maxRoomsPerOwner = $0 }
+            try rooms.number("unload_after", in: 0...31_536_000) { config.rooms.unloadAfter = $0 }
             try rooms.bool("demo") { config.rooms.demo = $0 }
             try rooms.number("comment_budget", in: 0.1...100_000) { config.rooms.room.commentBudgetPerSecond = $0 }
             try rooms.number("comment_rate", in: 0.01...1000) { config.rooms.room.commentRate = $0 }

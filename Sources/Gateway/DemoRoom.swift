@@ -15,7 +15,7 @@ enum DemoRoom {
 
     /// Creates and stocks the room, unless the store brought it back (it keeps its state then).
     static func create(in rooms: RoomRunner) {
-        guard rooms.directory.handle(for: Self.name) == nil else { return }
+        guard rooms.directory.handleOrLoad(Self.name) == nil else { return }
         rooms.seed(rooms.directory.create(Self.name, owner: "hometown"), commands: Self.commands)
     }
 }

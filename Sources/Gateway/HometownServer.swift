@@ -31,12 +31,14 @@ public final class HometownServer: Sendable {
             }
             for loop in group.loops { loop.tlsContext = context }
         }
-        let directory = RoomDirectory(loops: group.loops, settings: config.rooms.room, epoch: String(WallClock.nowMillis(), radix: 36))
+        let epoch = String(WallClock.nowMillis(), radix: 36)
+        let directory = RoomDirectory(
+            loops: group.loops, settings: config.rooms.room, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
         self.directory = directory
         self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
         self.rooms = RoomRunner(
             directory: directory, fanOut: FanOut(loops: group.loops, metrics: self.metrics), listing: RoomListing(),
-            metrics: self.metrics, journal: self.journal)
+            metrics: self.metrics, journal: self.journal, unloadAfter: config.rooms.unloadAfter)
         self.readiness = Readiness(journal: self.journal)
         let context = SessionContext(
             config: config,
@@ -54,6 +56,18 @@ public final class HometownServer: Sendable {
             }
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { connection in WebSocketSession(connection: connection, context: context) }
+        }
+    }
+
+    /// How an unloaded room comes back: from the store, through a read-only connection of its own.
+    /// None when the store is off (then no room is ever unloaded).
+    private static func roomLoader(_ config: ServerConfiguration, epoch: String) -> (@Sendable (String) -> Room?)? {
+        guard config.journal.enabled else { return nil }
+        let path = config.dataDirectory + "/" + SQLiteOrderStore.fileName
+        let settings = config.rooms.room
+        return { id in
+            guard let store = try? SQLiteOrderStore(path: path, readOnly: true), let found = try? store.load(room: id) else { return nil }
+            return Room.restore(found.room, orders: found.orders, epoch: epoch, settings: settings, now: WallClock.nowMillis())
         }
     }
 

@@ -121,6 +121,11 @@ public final class ServerMetrics: Sendable {
         self.roomGauges.withLock { $0[room] = RoomGauges(viewers: count, stockLeft: liveStock) }
     }
 
+    /// The room left memory: its gauges go (a closed room has no live sales, no viewers).
+    func forget(room: String) {
+        self.roomGauges.withLock { _ = $0.removeValue(forKey: room) }
+    }
+
     var gauges: [String: RoomGauges] { self.roomGauges.withLock { $0 } }
 }
 

@@ -11,6 +11,12 @@ final class RoomDirectory: Sendable {
     /// Server start time in base 36: changes on every restart (clients reload their state).
     let epoch: String
     private let rooms = LockedValue<[String: RoomHandle]>([:])
+    /// Rooms unloaded from memory (closed and empty for a while): their state is in the store,
+    /// and `handleOrLoad` brings one back on demand. Only names are kept, so a lookup of a random
+    /// name never reaches the store.
+    private let unloaded = LockedValue<Set<String>>([])
+    /// Reads a room back from the store (nil when the store is off: then nothing is unloaded).
+    let loader: (@Sendable (String) -> Room?)?
     /// Per loop, the rooms it runs (for its tick); each list is touched only on its loop.
     private let hostedByLoop: [LoopBound<HostedRooms>]
 
@@ -18,8 +24,9 @@ final class RoomDirectory: Sendable {
         var handles: [RoomHandle] = []
     }
 
-    init(loops: [EventLoop], settings: RoomSettings, epoch: String) {
+    init(loops: [EventLoop], settings: RoomSettings, epoch: String, loader: (@Sendable (String) -> Room?)? = nil) {
         self.loops = loops
+        self.loader = loader
         self.settings = settings
         self.epoch = epoch
         self.hostedByLoop = loops.map { LoopBound(HostedRooms(), loop: $0) }
@@ -36,6 +43,32 @@ final class RoomDirectory: Sendable {
     func handle(for id: String) -> RoomHandle? {
         self.rooms.withLock { $0[id] }
     }
+
+    /// The room, brought back from the store if it was unloaded. Any thread; reads the store
+    /// (one room, one read-only query) only for a name that was unloaded.
+    func handleOrLoad(_ id: String) -> RoomHandle? {
+        if let handle = self.handle(for: id) { return handle }
+        guard let loader = self.loader, self.unloaded.withLock({ $0.contains(id) }), let room = loader(id) else { return nil }
+        let handle = self.place(room)
+        self.unloaded.withLock { _ = $0.remove(id) }
+        return handle
+    }
+
+    /// Takes `handle` out of memory (on its loop): the name is kept as unloaded, the room leaves
+    /// its loop's list. Work that still reaches the old handle is forwarded (see `RoomRunner`).
+    func unload(_ handle: RoomHandle) {
+        let removed = self.rooms.withLock { rooms -> Bool in
+            guard rooms[handle.id] === handle else { return false }
+            rooms[handle.id] = nil
+            return true
+        }
+        guard removed else { return }
+        self.unloaded.withLock { _ = $0.insert(handle.id) }
+        self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle }
+    }
+
+    /// Rooms unloaded and not yet back (for metrics and tests).
+    var unloadedCount: Int { self.unloaded.withLock { $0.count } }
 
     /// A new room owned by `owner`, placed on its loop (or the room that got the name first).
     func create(_ id: String, owner: String) -> RoomHandle {

@@ -25,6 +25,10 @@ final class RoomHandle: @unchecked Sendable {
         var backlog: [() -> Void] = []
         /// What the metrics and the lobby last saw of the room (`Room.gaugeFingerprint`).
         var publishedFingerprint: Int?
+        /// Since when (ms) the room has been closed and empty, for unloading.
+        var idleSince: Int64?
+        /// Taken out of memory: work that still arrives here goes to the room brought back.
+        var unloaded = false
     }
 
     init(room: Room, loop: EventLoop) {

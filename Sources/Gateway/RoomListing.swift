@@ -16,6 +16,10 @@ final class RoomListing: Sendable {
         self.entries.withLock { $0[entry.room] = entry }
     }
 
+    func remove(_ room: String) {
+        self.entries.withLock { _ = $0.removeValue(forKey: room) }
+    }
+
     /// Live rooms first, then by viewers, then by name.
     var sorted: [Entry] {
         self.entries.withLock { Array($0.values) }

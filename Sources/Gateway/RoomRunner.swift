@@ -21,8 +21,14 @@ final class RoomRunner: Sendable {
     /// them in memory only (`journal.enabled: false`, for measuring the cost of durability).
     private let journal: GroupCommitJournal?
     private let nextMember = Atomic<Int>(1)
+    /// Milliseconds a room stays in memory closed and empty (0: forever).
+    private let unloadAfter: Int64
 
-    init(directory: RoomDirectory, fanOut: FanOut, listing: RoomListing, metrics: ServerMetrics, journal: GroupCommitJournal?) {
+    init(
+        directory: RoomDirectory, fanOut: FanOut, listing: RoomListing, metrics: ServerMetrics, journal: GroupCommitJournal?,
+        unloadAfter: Double = 0
+    ) {
+        self.unloadAfter = Int64(unloadAfter * 1000)
         self.directory = directory
         self.fanOut = fanOut
         self.listing = listing
@@ -40,7 +46,7 @@ final class RoomRunner: Sendable {
     func join(_ session: WebSocketSession, as identity: Identity, handle: RoomHandle, since: UInt64?, epoch: String?) {
         let member = session.member
         let bound = LoopBound(session, loop: session.connection.loop)
-        self.inTurn(handle) {
+        self.inTurn(handle) { handle in
             handle.state.sessions[member] = bound
             self.perform(handle.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), handle)
         }
@@ -50,14 +56,14 @@ final class RoomRunner: Sendable {
     func leave(_ session: WebSocketSession, handle: RoomHandle) {
         self.fanOut.remove(session, room: handle.id)
         let member = session.member
-        self.inTurn(handle) {
+        self.inTurn(handle) { handle in
             handle.state.sessions[member] = nil
             self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
         }
     }
 
     func submit(_ command: RoomCommand, ref: String?, from member: MemberID, handle: RoomHandle) {
-        self.inTurn(handle) {
+        self.inTurn(handle) { handle in
             self.perform(handle.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis()), handle)
         }
     }
@@ -65,20 +71,22 @@ final class RoomRunner: Sendable {
     /// An answer the session decided itself (a message that never reached the room): sent through
     /// the room's queue so it comes after the answers to the member's earlier commands.
     func reply(_ event: RoomEvent, to member: MemberID, handle: RoomHandle) {
-        self.inTurn(handle) { self.perform([.send(member, event)], handle) }
+        self.inTurn(handle) { handle in self.perform([.send(member, event)], handle) }
     }
 
     /// Applies commands as a built-in streamer member (the demo room's setup).
     func seed(_ handle: RoomHandle, commands: [RoomCommand]) {
         let member = self.makeMemberID()
-        self.inTurn(handle) {
+        self.inTurn(handle) { handle in
             let now = WallClock.nowMillis()
             _ = handle.room.join(member, as: Identity(user: "hometown", name: "Hometown", role: .streamer), now: now)
             for command in commands {
                 // Each command queues behind the previous one's save.
-                self.inTurn(handle) { self.perform(handle.room.apply(command, from: member, now: WallClock.nowMillis()), handle) }
+                self.inTurn(handle) { handle in
+                    self.perform(handle.room.apply(command, from: member, now: WallClock.nowMillis()), handle)
+                }
             }
-            self.inTurn(handle) { _ = handle.room.leave(member, now: WallClock.nowMillis()) }
+            self.inTurn(handle) { handle in _ = handle.room.leave(member, now: WallClock.nowMillis()) }
         }
     }
 
@@ -87,7 +95,11 @@ final class RoomRunner: Sendable {
     /// Runs `work` in the room's turn on its loop: inline when called there and nothing waits,
     /// else after what is queued (through the loop's inbox from another loop, through the
     /// backlog while a save is in progress).
-    private func inTurn(_ handle: RoomHandle, _ work: @escaping @Sendable () -> Void) {
+    ///
+    /// `work` gets the room's current handle: the one it was given, or — when that room was
+    /// unloaded meanwhile — the room brought back from the store (on the same loop, as placement
+    /// is by name), so no work ever runs on a room that is no longer the room.
+    private func inTurn(_ handle: RoomHandle, _ work: @escaping @Sendable (RoomHandle) -> Void) {
         if handle.loop.inLoop {
             self.runOrDefer(handle, work)
         } else {
@@ -95,12 +107,20 @@ final class RoomRunner: Sendable {
         }
     }
 
-    private func runOrDefer(_ handle: RoomHandle, _ work: @escaping () -> Void) {
+    private func runOrDefer(_ handle: RoomHandle, _ work: @escaping @Sendable (RoomHandle) -> Void) {
         let state = handle.state
+        if state.unloaded {
+            guard let current = self.directory.handleOrLoad(handle.id), current !== handle else {
+                Log.error("work for an unloaded room that could not be brought back", ["room": handle.id])
+                return
+            }
+            self.inTurn(current, work)
+            return
+        }
         if state.saving || !state.backlog.isEmpty {
-            state.backlog.append(work)
+            state.backlog.append { work(handle) }
         } else {
-            work()
+            work(handle)
         }
     }
 
@@ -187,7 +207,7 @@ final class RoomRunner: Sendable {
         }
         journal.submit(order) { durable in
             // On the writer thread: the outcome goes back to the room's own loop, in turn.
-            self.inTurn(handle) {
+            self.inTurn(handle) { handle in
                 let now = WallClock.nowMillis()
                 if durable {
                     self.metrics.ordersAccepted.increment()
@@ -200,18 +220,41 @@ final class RoomRunner: Sendable {
         }
     }
 
+    // MARK: - Unloading
+
+    /// A room closed and empty for `unloadAfter` leaves memory (its state is stored; it comes back
+    /// when someone asks for it). Never with the journal off, and never with work in flight.
+    private func unloadIfIdle(_ handle: RoomHandle, now: Int64) -> Bool {
+        guard self.unloadAfter > 0, self.journal != nil, self.directory.loader != nil else { return false }
+        let room = handle.room
+        let state = handle.state
+        guard !room.live, room.memberCount == 0, !room.hasOrdersInFlight, !state.saving, state.backlog.isEmpty else {
+            state.idleSince = nil
+            return false
+        }
+        let since = state.idleSince ?? now
+        state.idleSince = since
+        guard now - since >= self.unloadAfter else { return false }
+        state.unloaded = true
+        self.directory.unload(handle)
+        self.metrics.forget(room: room.id)
+        self.listing.remove(room.id)
+        Log.debug("room unloaded", ["room": room.id])
+        return true
+    }
+
     // MARK: - Time
 
     /// About every 100 ms on each loop: the rooms it runs move along the clock. A room that is
     /// saving skips the tick (the next one catches up: the room reads the time, not tick counts).
-    private func tick(_ loop: EventLoop) {
+    func tick(_ loop: EventLoop, now: Int64 = WallClock.nowMillis()) {
         let handles = self.directory.hosted(on: loop)
         guard !handles.isEmpty else { return }
-        let now = WallClock.nowMillis()
         for handle in handles where !handle.state.saving {
             let room = handle.room
             let effects = room.tick(now: now)
             if !effects.isEmpty { self.perform(effects, handle) }
+            if self.unloadIfIdle(handle, now: now) { continue }
             // Gauges and the lobby are published only when they changed: a quiet room costs a
             // hash over its products per tick, no allocation and no lock.
             let fingerprint = room.gaugeFingerprint

@@ -126,6 +126,9 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Rooms one streamer may own (0 = no cap; admins have none): a token cannot be used to
         /// open rooms without end.
         public var maxRoomsPerOwner = 20
+        /// Seconds a room stays in memory once closed and empty (0 = forever). Its state stays
+        /// in the store and it comes back when someone asks for it.
+        public var unloadAfter = 600.0
         /// The rules every room follows.
         public var room = RoomSettings()
     }

@@ -46,7 +46,7 @@ extension WebSocketSession {
             self.identity = Identity.anonymousViewer(self.member)
         }
         let directory = self.context.rooms.directory
-        let handle = directory.handle(for: room)
+        let handle = directory.handleOrLoad(room)
         if handle == nil {
             guard self.identity.role.mayOpenRooms else {
                 return .failure(AdmissionRefusal(response: .text(.notFound, "no room '\(room)'\n")))

@@ -106,8 +106,19 @@ public final class SQLiteOrderStore: OrderStore {
     }
 
     public func load() throws -> [(room: RoomSnapshot, orders: [Order])] {
+        try self.load(only: nil)
+    }
+
+    /// One room and its orders, if the store has it (a room brought back into memory).
+    public func load(room id: String) throws -> (room: RoomSnapshot, orders: [Order])? {
+        try self.load(only: id).first
+    }
+
+    private func load(only id: String?) throws -> [(room: RoomSnapshot, orders: [Order])] {
         var rooms: [RoomSnapshot] = []
-        let roomRows = try self.database.prepare("SELECT id, owner, title, live, slowmode, pinned FROM rooms ORDER BY id")
+        let roomRows = try self.database.prepare(
+            "SELECT id, owner, title, live, slowmode, pinned FROM rooms WHERE ?1 IS NULL OR id = ?1 ORDER BY id")
+        roomRows.bind(1, id)
         while try roomRows.step() {
             rooms.append(
                 RoomSnapshot(

@@ -256,3 +256,62 @@ struct RoomCreationTests {
         #expect(embedded.server.roomCount == 2)
     }
 }
+
+@Suite("Closed, empty rooms leave memory and come back")
+struct RoomUnloadingTests {
+    @Test func aClosedEmptyRoomIsUnloadedAndComesBackWithItsStateAndOrders() throws {
+        let embedded = try EmbeddedServer { $0.rooms.unloadAfter = 60 }
+        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
+        #expect(embedded.settle { streamer.types().contains("welcome") })
+        streamer.send(#"{"type":"room.open","title":"Farm"}"#)
+        streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
+        streamer.send(#"{"type":"sale.start","sku":"apples","limit":2}"#)
+        #expect(embedded.settle { streamer.types().contains("sale") })
+        let buyer = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
+        #expect(embedded.settle { buyer.types().contains("welcome") })
+        buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
+        var first: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                first += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !first.isEmpty
+            })
+        let orderID = first.first?["order"]?.stringValue
+        #expect(orderID != nil)
+        streamer.send(#"{"type":"room.close"}"#)
+        #expect(embedded.settle { streamer.types().contains("room") })
+        embedded.loop.peerClosed(buyer.connection)
+        embedded.loop.peerClosed(streamer.connection)
+
+        let runner = embedded.server.rooms
+        let now = WallClock.nowMillis()
+        runner.tick(embedded.loop, now: now)
+        #expect(embedded.server.roomCount == 1, "not idle long enough yet")
+        runner.tick(embedded.loop, now: now + 61_000)
+        #expect(embedded.server.roomCount == 0 && embedded.server.directory.unloadedCount == 1)
+
+        // Asked for again: back from the store, with its products and its accepted orders.
+        let again = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
+        var welcome: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                welcome += again.messages(); return !welcome.isEmpty
+            })
+        #expect(welcome.first?["products"]?.arrayValue?.first?["sku"]?.stringValue == "apples")
+        #expect(embedded.server.roomCount == 1 && embedded.server.directory.unloadedCount == 0)
+        again.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
+        var retried: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                retried += again.messages().filter { $0["type"]?.stringValue == "order.result" }; return !retried.isEmpty
+            })
+        #expect(retried.first?["status"]?.stringValue == "accepted" && retried.first?["order"]?.stringValue == orderID)
+        // Nobody else can take the name meanwhile: it belongs to its owner.
+        let other = embedded.connect("/live/farm?token=\(embeddedToken("mallory", role: "streamer"))")
+        var mine: [JSONValue] = []
+        #expect(
+            embedded.settle {
+                mine += other.messages(); return !mine.isEmpty
+            })
+        #expect(mine.first?["you"]?["role"]?.stringValue == "viewer")
+    }
+}

@@ -31,7 +31,7 @@ final class OrderExportHandler: HTTPHandler {
         else {
             return reply(.text(.unauthorized, "a valid streamer or admin token is required\n"))
         }
-        guard let handle = self.directory.handle(for: room) else {
+        guard let handle = self.directory.handleOrLoad(room) else {
             return reply(.text(.notFound, "no room '\(room)'\n"))
         }
         // The same authority as in the room: its owner or an admin (a token's room claim alone
