@@ -163,18 +163,8 @@ func runFanout(_ arguments: [String]) -> Int32 {
     } else {
         path = options.path
     }
-    let loops: [EventLoop]
-    do {
-        loops = try (0..<options.loops).map { try EventLoop(index: $0) }
-    } catch {
-        print("fanout: \(error)")
-        return 1
-    }
-    for loop in loops { loop.start() }
-    defer {
-        for loop in loops { loop.stop() }
-        for loop in loops { loop.join() }
-    }
+    guard let loops = startClientLoops(options.loops, command: "fanout") else { return 1 }
+    defer { stopClientLoops(loops) }
     let tallies = loops.map { _ in FanoutTally() }
     let window = FanoutWindow()
     let rssBefore = options.serverPID.flatMap(residentKiB)

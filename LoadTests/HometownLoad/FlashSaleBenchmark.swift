@@ -100,14 +100,7 @@ func runFlash(_ arguments: [String]) -> Int32 {
     }
 
     let tally = FlashTally()
-    let loops: [EventLoop]
-    do {
-        loops = try (0..<options.loops).map { try EventLoop(index: $0) }
-    } catch {
-        print("flash: \(error)")
-        return 1
-    }
-    for loop in loops { loop.start() }
+    guard let loops = startClientLoops(options.loops, command: "flash") else { return 1 }
     let tokens = (0..<options.buyers).map { token("buyer-\($0)", "viewer") }
     let path = "/live/\(options.room)?token="
     let live = Array(#"{"type":"sale","sku":"bench","state":"live""#.utf8)
@@ -202,8 +195,7 @@ func runFlash(_ arguments: [String]) -> Int32 {
         print("flash: hometown-load CPU \(Int((after - before) / saleSeconds * 100)) % of one core during the sale")
     }
     tally.lock.withLock { tally.finished = true }
-    for loop in loops { loop.stop() }
-    for loop in loops { loop.join() }
+    stopClientLoops(loops)
 
     let (statuses, latencies, first, last, ids, failures) = tally.lock.withLock {
         (tally.statuses, tally.latencies.sorted(), tally.firstSend, tally.lastAnswer, tally.orderIDs, tally.failed)

@@ -12,6 +12,24 @@ func raiseOpenFileLimit() {
     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 }
 
+/// Client event loops, started; nil (after saying why, prefixed with `command`) if they cannot
+/// be made. Stop them with `stopClientLoops`.
+func startClientLoops(_ count: Int, command: String) -> [EventLoop]? {
+    do {
+        let loops = try (0..<count).map { try EventLoop(index: $0) }
+        for loop in loops { loop.start() }
+        return loops
+    } catch {
+        print("\(command): \(error)")
+        return nil
+    }
+}
+
+func stopClientLoops(_ loops: [EventLoop]) {
+    for loop in loops { loop.stop() }
+    for loop in loops { loop.join() }
+}
+
 /// What one loop measured. Written only on its loop; read through `snapshot` (a copy made on the
 /// loop) or after the loops stopped.
 final class LoopStats {
