@@ -23,6 +23,8 @@ final class RoomHandle: @unchecked Sendable {
         /// A snapshot is being stored: the room's work waits in `backlog`, in arrival order.
         var saving = false
         var backlog: [() -> Void] = []
+        /// The backlog is being run: new work waits behind it.
+        var draining = false
         /// What the metrics and the lobby last saw of the room (`Room.gaugeFingerprint`).
         var publishedFingerprint: Int?
         /// Since when (ms) the room has been closed and empty, for unloading.

@@ -117,19 +117,32 @@ final class RoomRunner: Sendable {
             self.inTurn(current, work)
             return
         }
-        if state.saving || !state.backlog.isEmpty {
+        if state.saving || state.draining || !state.backlog.isEmpty {
             state.backlog.append { work(handle) }
         } else {
             work(handle)
         }
     }
 
-    /// The save finished: run what waited, in order, until the next save (if any) starts.
+    /// The save finished: run what waited, in order, until the next save (if any) starts. The
+    /// backlog is taken whole and walked by index (a stampede can queue thousands of orders
+    /// behind one save; removing from the front one by one would be quadratic); what is left when
+    /// a new save starts goes back in front of anything queued meanwhile.
     private func resume(_ handle: RoomHandle) {
         let state = handle.state
         state.saving = false
+        // While the taken batch runs, new work queues behind it rather than overtaking it.
+        state.draining = true
+        defer { state.draining = false }
         while !state.saving && !state.backlog.isEmpty {
-            state.backlog.removeFirst()()
+            let waiting = state.backlog
+            state.backlog = []
+            var next = 0
+            while next < waiting.count && !state.saving {
+                waiting[next]()
+                next += 1
+            }
+            if next < waiting.count { state.backlog = Array(waiting[next...]) + state.backlog }
         }
     }
 
