@@ -31,4 +31,19 @@ public final class CountdownLatch: @unchecked Sendable {
         while self.remaining > 0 { pthread_cond_wait(&self.condition, &self.mutex) }
         pthread_mutex_unlock(&self.mutex)
     }
+
+    /// Waits at most `seconds`; true when every count-down happened (more than `count` are fine).
+    public func wait(seconds: Double) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + Int(seconds.truncatingRemainder(dividingBy: 1) * 1e9)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_mutex_lock(&self.mutex)
+        defer { pthread_mutex_unlock(&self.mutex) }
+        while self.remaining > 0 {
+            if pthread_cond_timedwait(&self.condition, &self.mutex, &deadline) == ETIMEDOUT { return self.remaining <= 0 }
+        }
+        return true
+    }
 }
