@@ -2,6 +2,7 @@ import Auth
 import JSON
 import OrderJournal
 import TestSupport
+import Testing
 import Transport
 import WebSocket
 
@@ -50,6 +51,24 @@ final class EmbeddedServer {
         let head = client.takeHTTPHead()
         precondition(head.hasPrefix("HTTP/1.1 101"), "upgrade refused: \(head)")
         return client
+    }
+
+    /// An upgraded connection to a room, its `welcome` received (an issue is recorded otherwise).
+    func joined(_ path: String) -> EmbeddedClient {
+        let client = self.connect(path)
+        if self.next("welcome", from: client) == nil { Issue.record("no welcome on \(path)") }
+        return client
+    }
+
+    /// Runs the loop until `client` receives a message of `type` and returns it (messages of
+    /// other types before it are dropped); nil if none comes in 10 s.
+    func next(_ type: String, from client: EmbeddedClient) -> JSONValue? {
+        var found: JSONValue?
+        self.settle {
+            found = client.messages().first { $0["type"]?.stringValue == type }
+            return found != nil
+        }
+        return found
     }
 
     /// Runs what other threads (the journal) handed the loop until `condition` holds.

@@ -13,8 +13,7 @@ import WebSocket
 struct SessionOrderingTests {
     /// A streamer's room with the streamer's client, welcomed and set up.
     func openRoom(_ embedded: EmbeddedServer, room: String = "farm") -> EmbeddedClient {
-        let streamer = embedded.connect("/live/\(room)?token=\(embeddedToken("seller", role: "streamer"))")
-        #expect(embedded.settle { streamer.types().contains("welcome") })
+        let streamer = embedded.joined("/live/\(room)?token=\(embeddedToken("seller", role: "streamer"))")
         streamer.send(#"{"type":"room.open","title":"Farm"}"#)
         #expect(embedded.settle { streamer.types().contains("room") })
         return streamer
@@ -66,8 +65,7 @@ struct SessionOrderingTests {
     @Test func aStateChangeIsAnnouncedOnlyAfterItIsStored() throws {
         let embedded = try EmbeddedServer()
         let streamer = self.openRoom(embedded)
-        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("ann"))")
-        #expect(embedded.settle { viewer.types().contains("welcome") })
+        let viewer = embedded.joined("/live/farm?token=\(embeddedToken("ann"))")
         embedded.store?.held = true
         streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
         embedded.loop.runPendingTasks()
@@ -82,32 +80,22 @@ struct SessionOrderingTests {
         streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":1}"#)
         streamer.send(#"{"type":"sale.start","sku":"apples","limit":1}"#)
         #expect(embedded.settle { streamer.types().contains("sale") })
-        let buyer = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
-        #expect(embedded.settle { buyer.types().contains("welcome") })
+        let buyer = embedded.joined("/live/farm?token=\(embeddedToken("bob"))")
         embedded.store?.failing = true
         buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
-        var results: [JSONValue] = []
-        #expect(
-            embedded.settle {
-                results += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !results.isEmpty
-            })
-        #expect(results.first?["status"]?.stringValue == "unavailable")
+        let results = embedded.next("order.result", from: buyer)
+        #expect(results != nil)
+        #expect(results?["status"]?.stringValue == "unavailable")
         // The unit came back: the same ref succeeds once the store works again.
         embedded.store?.failing = false
         buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
-        results = []
-        #expect(
-            embedded.settle {
-                results += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !results.isEmpty
-            })
-        #expect(results.first?["status"]?.stringValue == "accepted")
+        #expect(embedded.next("order.result", from: buyer)?["status"]?.stringValue == "accepted")
     }
 
     @Test func aBannedViewerIsClosedWith4003() throws {
         let embedded = try EmbeddedServer()
         let streamer = self.openRoom(embedded)
-        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("troll"))")
-        #expect(embedded.settle { viewer.types().contains("welcome") })
+        let viewer = embedded.joined("/live/farm?token=\(embeddedToken("troll"))")
         streamer.send(#"{"type":"ban","user":"troll"}"#)
         #expect(
             embedded.settle {
@@ -122,8 +110,7 @@ struct SessionOrderingTests {
             config.outbound.hardLimit = 16 * 1024
         }
         let streamer = self.openRoom(embedded)
-        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("slow"))")
-        #expect(embedded.settle { viewer.types().contains("welcome") })
+        let viewer = embedded.joined("/live/farm?token=\(embeddedToken("slow"))")
         _ = streamer.messages()
         embedded.loop.setWritable(false, viewer.connection)
         embedded.loop.setWritable(false, streamer.connection)
@@ -146,10 +133,8 @@ struct SessionOrderingTests {
 struct ClientShareTests {
     @Test func aFloodIsRefusedThenClosedWith1008AndLikesStayBounded() throws {
         let embedded = try EmbeddedServer(journal: false)
-        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
-        #expect(embedded.settle { streamer.types().contains("welcome") })
-        let flooder = embedded.connect("/live/farm?token=\(embeddedToken("flooder"))")
-        #expect(embedded.settle { flooder.types().contains("welcome") })
+        let streamer = embedded.joined("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
+        let flooder = embedded.joined("/live/farm?token=\(embeddedToken("flooder"))")
         for _ in 0..<400 { flooder.send(#"{"type":"like"}"#) }
         let messages = flooder.messages()
         let refused = messages.filter { $0["code"]?.stringValue == "rate_limited" }.count
@@ -172,12 +157,10 @@ struct ClientShareTests {
 struct FailedRoomSaveTests {
     @Test func nobodyHearsOfAChangeThatCouldNotBeStoredAndTheStreamerIsTold() throws {
         let embedded = try EmbeddedServer()
-        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
-        #expect(embedded.settle { streamer.types().contains("welcome") })
+        let streamer = embedded.joined("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
         streamer.send(#"{"type":"room.open","title":"Farm"}"#)
         #expect(embedded.settle { streamer.types().contains("room") })
-        let viewer = embedded.connect("/live/farm?token=\(embeddedToken("ann"))")
-        #expect(embedded.settle { viewer.types().contains("welcome") })
+        let viewer = embedded.joined("/live/farm?token=\(embeddedToken("ann"))")
         embedded.store?.failing = true
         streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10,"ref":"add-1"}"#)
         var answer: [JSONValue] = []
@@ -236,16 +219,14 @@ struct RoomCreationTests {
         #expect(answer.hasPrefix("HTTP/1.1 4"), "refused: \(answer.prefix(40))")
         #expect(embedded.server.roomCount == 0)
         // The same streamer through a real upgrade opens the room.
-        let streamer = embedded.connect("/live/newroom?token=\(embeddedToken("seller", role: "streamer"))")
-        #expect(embedded.settle { streamer.types().contains("welcome") })
+        let streamer = embedded.joined("/live/newroom?token=\(embeddedToken("seller", role: "streamer"))")
         #expect(embedded.server.roomCount == 1)
     }
 
     @Test func aStreamerMayOwnOnlySoManyRooms() throws {
         let embedded = try EmbeddedServer(journal: false) { $0.rooms.maxRoomsPerOwner = 2 }
         for name in ["one", "two"] {
-            let client = embedded.connect("/live/\(name)?token=\(embeddedToken("seller", role: "streamer"))")
-            #expect(embedded.settle { client.types().contains("welcome") })
+            let client = embedded.joined("/live/\(name)?token=\(embeddedToken("seller", role: "streamer"))")
         }
         let connection = embedded.loop.embedConnection()
         embedded.loop.receive(
@@ -261,21 +242,16 @@ struct RoomCreationTests {
 struct RoomUnloadingTests {
     @Test func aClosedEmptyRoomIsUnloadedAndComesBackWithItsStateAndOrders() throws {
         let embedded = try EmbeddedServer { $0.rooms.unloadAfter = 60 }
-        let streamer = embedded.connect("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
-        #expect(embedded.settle { streamer.types().contains("welcome") })
+        let streamer = embedded.joined("/live/farm?token=\(embeddedToken("seller", role: "streamer"))")
         streamer.send(#"{"type":"room.open","title":"Farm"}"#)
         streamer.send(#"{"type":"product.add","sku":"apples","title":"Apples","price":500,"stock":10}"#)
         streamer.send(#"{"type":"sale.start","sku":"apples","limit":2}"#)
         #expect(embedded.settle { streamer.types().contains("sale") })
-        let buyer = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
-        #expect(embedded.settle { buyer.types().contains("welcome") })
+        let buyer = embedded.joined("/live/farm?token=\(embeddedToken("bob"))")
         buyer.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
-        var first: [JSONValue] = []
-        #expect(
-            embedded.settle {
-                first += buyer.messages().filter { $0["type"]?.stringValue == "order.result" }; return !first.isEmpty
-            })
-        let orderID = first.first?["order"]?.stringValue
+        let first = embedded.next("order.result", from: buyer)
+        #expect(first != nil)
+        let orderID = first?["order"]?.stringValue
         #expect(orderID != nil)
         streamer.send(#"{"type":"room.close"}"#)
         #expect(embedded.settle { streamer.types().contains("room") })
@@ -291,27 +267,18 @@ struct RoomUnloadingTests {
 
         // Asked for again: back from the store, with its products and its accepted orders.
         let again = embedded.connect("/live/farm?token=\(embeddedToken("bob"))")
-        var welcome: [JSONValue] = []
-        #expect(
-            embedded.settle {
-                welcome += again.messages(); return !welcome.isEmpty
-            })
-        #expect(welcome.first?["products"]?.arrayValue?.first?["sku"]?.stringValue == "apples")
+        let welcome = embedded.next("welcome", from: again)
+        #expect(welcome != nil)
+        #expect(welcome?["products"]?.arrayValue?.first?["sku"]?.stringValue == "apples")
         #expect(embedded.server.roomCount == 1 && embedded.server.directory.unloadedCount == 0)
         again.send(#"{"type":"order","sku":"apples","qty":1,"ref":"r1"}"#)
-        var retried: [JSONValue] = []
-        #expect(
-            embedded.settle {
-                retried += again.messages().filter { $0["type"]?.stringValue == "order.result" }; return !retried.isEmpty
-            })
-        #expect(retried.first?["status"]?.stringValue == "accepted" && retried.first?["order"]?.stringValue == orderID)
+        let retried = embedded.next("order.result", from: again)
+        #expect(retried != nil)
+        #expect(retried?["status"]?.stringValue == "accepted" && retried?["order"]?.stringValue == orderID)
         // Nobody else can take the name meanwhile: it belongs to its owner.
         let other = embedded.connect("/live/farm?token=\(embeddedToken("mallory", role: "streamer"))")
-        var mine: [JSONValue] = []
-        #expect(
-            embedded.settle {
-                mine += other.messages(); return !mine.isEmpty
-            })
-        #expect(mine.first?["you"]?["role"]?.stringValue == "viewer")
+        let mine = embedded.next("welcome", from: other)
+        #expect(mine != nil)
+        #expect(mine?["you"]?["role"]?.stringValue == "viewer")
     }
 }

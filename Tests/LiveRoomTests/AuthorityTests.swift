@@ -31,11 +31,11 @@ struct AuthorityTests {
 
     @Test func moderatorsModerateOnlyTheirRoomAndOnlyDownwards() {
         let f = RoomFixture()
-        let viewer = f.join("viewer")
+        _ = f.join("viewer")
         let foreign = f.join("mod-elsewhere", role: .moderator)
         #expect(f.error(f.apply(.mute(user: "viewer", seconds: nil), from: foreign)) == .forbidden)
         let moderator = f.join("mod", role: .moderator, room: "farm")
-        let otherModerator = f.join("mod2", role: .moderator, room: "farm")
+        _ = f.join("mod2", role: .moderator, room: "farm")
         // Not the owner (online or not), not another moderator, not themselves.
         #expect(f.error(f.apply(.mute(user: "seller", seconds: nil), from: moderator)) == .forbidden)
         _ = f.room.leave(f.streamer, now: f.now)
@@ -43,7 +43,6 @@ struct AuthorityTests {
         #expect(f.error(f.apply(.ban(user: "mod2"), from: moderator)) == .forbidden)
         #expect(f.error(f.apply(.mute(user: "mod", seconds: 5), from: moderator)) == .badRequest)
         #expect(f.error(f.apply(.mute(user: "viewer", seconds: 5), from: moderator)) == nil)
-        #expect(f.room.identity(of: viewer) != nil && f.room.identity(of: otherModerator) != nil)
         // An admin may moderate a moderator, never the owner.
         let admin = f.join("root", role: .admin)
         #expect(f.error(f.apply(.ban(user: "mod2"), from: admin)) == nil)
