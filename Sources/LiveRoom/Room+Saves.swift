@@ -44,7 +44,7 @@ extension Room {
         self.productOrder = saved.products.map(\.sku)
         for (sku, counts) in self.boughtBeforeSaleStart { self.boughtBySKU[sku] = counts }
         self.boughtBeforeSaleStart = [:]
-        self.staffMembers = Set(self.members.compactMap { self.authority(of: $0.value).seesOrders ? $0.key : nil })
+        self.refreshStaff()
         guard let (member, ref) = by else { return [] }
         return self.refuse(member, .unavailable, "the change could not be saved, so it was not made; try again", ref)
     }

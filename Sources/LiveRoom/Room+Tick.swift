@@ -49,11 +49,8 @@ extension Room {
             self.lastCommentAt[user] = nil
             self.commentBuckets[user] = nil
         }
-        // A like bucket is full again after `2 × rate / rate` = 2 s: forget it after a while.
-        for (user, last) in self.lastLikeAt where now - last > 5_000 {
-            self.lastLikeAt[user] = nil
-            self.likeBuckets[user] = nil
-        }
+        // A full like bucket is the same as a new one: forget it.
+        self.likeBuckets = self.likeBuckets.filter { !$0.value.isFull(now: now) }
         for (user, until) in self.mutedUntil where until <= now {
             self.mutedUntil[user] = nil
         }

@@ -31,7 +31,6 @@ public final class Room {
     var lastCommentAt: [String: Int64] = [:]
     var commentBuckets: [String: TokenBucket] = [:]
     var likeBuckets: [String: TokenBucket] = [:]
-    var lastLikeAt: [String: Int64] = [:]
     var mutedUntil: [String: Int64] = [:]
     var banned: Set<String> = []
     /// Users the owner named moderators of this room (stored with the room).
@@ -115,6 +114,8 @@ public final class Room {
 
     /// Users the room keeps comment state for (rate limits, slow mode).
     public var trackedCommenters: Int { self.commentBuckets.count }
+    /// Users the room keeps a like rate for.
+    public var trackedLikers: Int { self.likeBuckets.count }
 
     // MARK: - Members
 
@@ -192,7 +193,6 @@ public final class Room {
                 self.totalLikes += 1
             }
             self.likeBuckets[identity.user] = bucket
-            self.lastLikeAt[identity.user] = now
         case .order(let sku, let qty, let ref):
             effects += self.order(sku: sku, qty: qty, ref: ref, from: member, identity, now: now)
         case .open(let title):
@@ -236,14 +236,12 @@ public final class Room {
             effects += self.ban(user)
         case .unban(let user):
             if let refusal = self.refuseModeration(of: user, by: identity, authority, member: member, ref: ref) { return refusal }
-            self.banned.remove(user)
-            self.mutedUntil[user] = nil
-            self.unsavedChange = true
-            effects += self.tellUserAndStaff(user, .unmuted(user: user))
+            effects += self.lift(user)
         case .moderatorAdd(let user):
             guard user != self.owner else { return self.refuse(member, .badRequest, "the owner already runs the room", ref) }
+            // A moderator is neither banned nor muted here.
+            if self.banned.contains(user) || self.mutedUntil[user] != nil { effects += self.lift(user) }
             self.moderators.insert(user)
-            self.banned.remove(user)
             self.unsavedChange = true
             self.refreshStaff()
             effects.append(.staff(.moderators(users: self.moderators.sorted())))
@@ -312,8 +310,16 @@ public final class Room {
         return effects
     }
 
+    /// Lifts a user's ban and mute.
+    private func lift(_ user: String) -> [RoomEffect] {
+        self.banned.remove(user)
+        self.mutedUntil[user] = nil
+        self.unsavedChange = true
+        return self.tellUserAndStaff(user, .unmuted(user: user))
+    }
+
     /// Recomputes who sees the order stream after the moderator list changed.
-    private func refreshStaff() {
+    func refreshStaff() {
         self.staffMembers = Set(self.members.compactMap { self.authority(of: $0.value).seesOrders ? $0.key : nil })
     }
 

@@ -12,6 +12,12 @@ public struct TokenBucket: Sendable {
         self.updatedAt = now
     }
 
+    /// Whether the bucket has refilled completely by `now`: then it is the same as a new one, so a
+    /// table of buckets can forget it without changing any future answer.
+    public func isFull(now: Int64) -> Bool {
+        self.tokens + Double(max(0, now - self.updatedAt)) * self.rate / 1000 >= self.burst
+    }
+
     /// Takes one token if there is one.
     public mutating func take(now: Int64) -> Bool {
         if now > self.updatedAt {

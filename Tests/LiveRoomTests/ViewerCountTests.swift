@@ -63,6 +63,11 @@ struct ViewerCountTests {
         f.advance(ms: 1000)
         for _ in 0..<100 { _ = f.apply(.like, from: tapper) }
         #expect(f.room.totalLikes == 9, "three more a second later")
+        // Once refilled, a like rate is forgotten: memory follows active tappers only.
+        #expect(f.room.trackedLikers == 1)
+        f.advance(ms: 60_000)
+        _ = f.room.tick(now: f.now)
+        #expect(f.room.trackedLikers == 0)
     }
 }
 
