@@ -303,15 +303,19 @@ public final class EventLoop {
 
     /// Once a second: deadlines of closing connections, and each handler's own timeouts.
     private func sweep() {
-        for connection in self.connections.compactMap({ $0 }) + self.embedded {
-            switch connection.state {
-            case .open:
-                connection.handler?.connectionTick(connection, now: self.now)
-            case .closingAfterFlush(let deadline), .draining(let deadline):
-                if self.now >= deadline { self.scheduleClose(connection) }
-            case .closed:
-                break
-            }
+        // Two plain walks: no array of every connection built once a second.
+        for case let connection? in self.connections { self.sweep(connection) }
+        for connection in self.embedded { self.sweep(connection) }
+    }
+
+    private func sweep(_ connection: Connection) {
+        switch connection.state {
+        case .open:
+            connection.handler?.connectionTick(connection, now: self.now)
+        case .closingAfterFlush(let deadline), .draining(let deadline):
+            if self.now >= deadline { self.scheduleClose(connection) }
+        case .closed:
+            break
         }
     }
 
