@@ -103,7 +103,7 @@ struct SessionOrderingTests {
             })
     }
 
-    @Test func aSlowViewerLosesDroppableMessagesThenIsClosedWith4008ButTheStreamerHasMoreRoom() throws {
+    @Test func aSlowViewerIsClosedWith4008WhileTheStreamerHasSixteenTimesTheRoom() throws {
         let embedded = try EmbeddedServer(journal: false) { config in
             config.outbound.lowWater = 1024
             config.outbound.highWater = 4096
