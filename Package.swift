@@ -35,11 +35,17 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
         // Sans-IO RFC 6455: HTTP upgrade head, handshake, frames, UTF-8, close codes. Never touches a socket.
         .target(name: "WebSocket", dependencies: ["COpenSSL"], swiftSettings: swift6),
+        // Sans-IO RESP2: the Redis wire format, encoded and decoded in any chunking. Never touches a socket.
+        .target(name: "RESP", swiftSettings: swift6),
+        // Redis connections on our own event loops (pipelined, bounded, reconnecting), and a blocking one.
+        .target(name: "RedisClient", dependencies: ["RESP", "Transport", "CLinux"], swiftSettings: swift6),
+        // Cluster mode: leases with fencing tokens, fenced Lua scripts, room state and orders in Redis.
+        .target(name: "Cluster", dependencies: ["RESP", "RedisClient", "LiveRoom", "JSON", "COpenSSL"], swiftSettings: swift6),
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
         .target(name: "Transport", dependencies: ["CLinux", "COpenSSL"], swiftSettings: hotPathSettings + swift6),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
         .target(
-            name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal"],
+            name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient"],
             resources: [.copy("Web")], swiftSettings: hotPathSettings + swift6),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom", swiftSettings: swift6),
@@ -55,6 +61,8 @@ let package = Package(
             path: "LoadTests/HometownLoad"),
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket", "Transport"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "RedisClient", "RESP", "LiveRoom", "Transport", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"], swiftSettings: swift6),

@@ -15,6 +15,8 @@ public struct CommandLineOptions: Equatable {
     public var host: String?
     public var port: UInt16?
     public var dataDirectory: String?
+    public var redis: String?
+    public var nodeID: String?
     public var loops: Int?
     public var enableBench = false
     public var tlsCert: String?
@@ -43,6 +45,8 @@ public struct CommandLineOptions: Equatable {
           --host HOST           address to listen on (default 127.0.0.1)
           --port PORT           port to listen on (default 8080; 0 picks a free one)
           --data DIR            data directory (default ./data)
+          --redis URL           cluster mode: redis://[:password@]host:port[/db] (docs/SCALING.md)
+          --node-id NAME        this node's name in the cluster (default host:port)
           --loops N             event loops; 0 = one per core (default 0)
           --enable-bench        turn on GET /bench/{channel}, the raw fan-out benchmark
           --tls-cert FILE       PEM certificate chain; with --tls-key the port serves wss:// (TLS 1.2+)
@@ -51,7 +55,7 @@ public struct CommandLineOptions: Equatable {
           -h, --help            show this text
 
         environment (overridden by flags): HOMETOWN_HOST, HOMETOWN_PORT, HOMETOWN_DATA,
-          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET,
+          HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET, HOMETOWN_REDIS,
           HOMETOWN_ENVIRONMENT
         """
 
@@ -96,6 +100,8 @@ public struct CommandLineOptions: Equatable {
             case "--host": options.host = try value(argument)
             case "--port": options.port = try flag(argument, SettingRules.port)
             case "--data": options.dataDirectory = try value(argument)
+            case "--redis": options.redis = try value(argument)
+            case "--node-id": options.nodeID = try value(argument)
             case "--loops": options.loops = try flag(argument, SettingRules.loops)
             case "--enable-bench": options.enableBench = true
             case "--tls-cert": options.tlsCert = try value(argument)
@@ -137,6 +143,7 @@ public struct CommandLineOptions: Equatable {
         if let host = environment["HOMETOWN_HOST"] { config.host = host }
         if let text = environment["HOMETOWN_PORT"] { config.port = try SettingRules.port.value(text, key: "HOMETOWN_PORT") }
         if let data = environment["HOMETOWN_DATA"] { config.dataDirectory = data }
+        if let redis = environment["HOMETOWN_REDIS"] { config.cluster.redis = redis }
         if let value = environment["HOMETOWN_ENVIRONMENT"] {
             config.environment = try SettingRules.environment.value(value, key: "HOMETOWN_ENVIRONMENT")
         }
@@ -154,6 +161,8 @@ public struct CommandLineOptions: Equatable {
         if let host = self.host { config.host = host }
         if let port = self.port { config.port = port }
         if let data = self.dataDirectory { config.dataDirectory = data }
+        if let redis = self.redis { config.cluster.redis = redis }
+        if let node = self.nodeID { config.cluster.nodeID = node }
         if let loops = self.loops { config.loops = loops }
         if self.enableBench { config.bench.enabled = true }
         if let cert = self.tlsCert { config.tls.cert = cert }

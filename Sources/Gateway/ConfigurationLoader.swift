@@ -1,3 +1,4 @@
+import RedisClient
 import JSON
 
 /// Reads `ServerConfiguration` from a JSON file, then `HOMETOWN_*` environment variables, then
@@ -75,6 +76,12 @@ public enum ConfigurationLoader {
             try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
             try auth.bool("dev_login") { config.auth.devLogin = $0 }
         }
+        try reader.object("cluster") { cluster in
+            try cluster.string("redis") { config.cluster.redis = $0 }
+            try cluster.string("node_id") { config.cluster.nodeID = $0 }
+            try cluster.number("lease", in: 1...600) { config.cluster.lease = $0 }
+            try cluster.int("wait_replicas", in: 0...16) { config.cluster.waitReplicas = $0 }
+        }
         try reader.object("journal") { journal in
             try journal.bool("enabled") { config.journal.enabled = $0 }
         }
@@ -124,6 +131,17 @@ public enum ConfigurationLoader {
                 problem:
                     "'\(config.host)' is reachable from other machines, and the development JWT secret is public; set auth.jwt_secret (or HOMETOWN_JWT_SECRET), or listen on 127.0.0.1"
             )
+        }
+        if config.cluster.enabled {
+            do {
+                _ = try RedisURL(config.cluster.redis)
+            } catch {
+                throw Error(key: "cluster.redis", problem: error.description)
+            }
+            let node = config.cluster.nodeID
+            if !node.isEmpty && (!Names.isPrintableIdentifier(node, maxBytes: 64) || node.contains("|") || node.contains(" ")) {
+                throw Error(key: "cluster.node_id", problem: "1-64 printable bytes, no spaces and no '|'")
+            }
         }
         if config.tls.cert.isEmpty != config.tls.key.isEmpty {
             throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")

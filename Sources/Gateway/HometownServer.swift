@@ -1,4 +1,5 @@
 import Glibc
+import RedisClient
 import LiveRoom
 import OrderJournal
 import Transport
@@ -16,6 +17,7 @@ public final class HometownServer: Sendable {
     let rooms: RoomRunner
     let readiness: Readiness
     let journal: GroupCommitJournal?
+    let cluster: ClusterNode?
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
@@ -35,11 +37,23 @@ public final class HometownServer: Sendable {
         let directory = RoomDirectory(
             loops: group.loops, settings: config.rooms.room, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
         self.directory = directory
-        self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+        let fanOut = FanOut(loops: group.loops, metrics: self.metrics)
+        if config.cluster.enabled {
+            // Cluster mode: Redis is the store (no SQLite); startup fails if it cannot be reached.
+            try ClusterNode.checkReachable(config.cluster)
+            self.journal = nil
+            self.cluster = try ClusterNode(
+                settings: config.cluster, port: config.port, loop: group.loops[0], directory: directory, fanOut: fanOut,
+                metrics: self.metrics)
+        } else {
+            self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+            self.cluster = nil
+        }
         self.rooms = RoomRunner(
-            directory: directory, fanOut: FanOut(loops: group.loops, metrics: self.metrics), listing: RoomListing(),
-            metrics: self.metrics, journal: self.journal, unloadAfter: config.rooms.unloadAfter)
-        self.readiness = Readiness(journal: self.journal)
+            directory: directory, fanOut: fanOut, listing: RoomListing(), metrics: self.metrics, journal: self.journal,
+            unloadAfter: config.rooms.unloadAfter, cluster: self.cluster)
+        self.cluster?.runner = self.rooms
+        self.readiness = Readiness(journal: self.journal, cluster: self.cluster)
         let context = SessionContext(
             config: config,
             limiter: ConnectionLimiter(
@@ -62,7 +76,7 @@ public final class HometownServer: Sendable {
     /// How an unloaded room comes back: from the store, through a read-only connection of its own.
     /// None when the store is off (then no room is ever unloaded).
     private static func roomLoader(_ config: ServerConfiguration, epoch: String) -> (@Sendable (String) -> Room?)? {
-        guard config.journal.enabled else { return nil }
+        guard config.journal.enabled, !config.cluster.enabled else { return nil }
         let path = config.dataDirectory + "/" + SQLiteOrderStore.fileName
         let settings = config.rooms.room
         return { id in
@@ -99,12 +113,17 @@ public final class HometownServer: Sendable {
     public func start() throws {
         try self.group.bind(host: self.config.host, port: self.config.port)
         self.group.start()
-        if self.config.rooms.demo { DemoRoom.create(in: self.rooms) }
+        if let cluster = self.cluster {
+            cluster.start()
+        } else if self.config.rooms.demo {
+            DemoRoom.create(in: self.rooms)
+        }
         Log.info(
             "listening",
             [
                 "host": self.config.host, "port": self.port, "loops": self.group.loops.count,
                 "scheme": self.config.tls.enabled ? "wss" : "ws",
+                "mode": self.cluster.map { "cluster node \($0.node) on \($0.url)" } ?? "single node",
             ])
     }
 
@@ -150,22 +169,35 @@ public final class HometownServer: Sendable {
         // 1. No new connections, no new requests.
         self.onEveryLoop { loop in
             loop.closeListeners()
-            loop.forEachConnection { $0.stopReading() }
+            loop.forEachConnection { connection in
+                if !(connection.handler is RedisConnection) { connection.stopReading() }
+            }
         }
         // 2. Orders in flight commit, and their answers are queued (the completions run on the
         //    room loops; one more round through every loop makes sure they have).
-        let ordersDone = self.journal?.waitUntilIdle(timeout: left()) ?? true
+        var ordersDone = self.journal?.waitUntilIdle(timeout: left()) ?? true
+        if let cluster = self.cluster {
+            ordersDone = cluster.waitUntilIdle(until: deadline)
+            self.onEveryLoop { _ in }
+            // Rooms run here are handed back now, so other nodes take them at once rather than
+            // after the lease runs out; their members here are told to reconnect elsewhere.
+            for handle in self.directory.allHandles {
+                handle.loop.execute { self.rooms.giveUp(handle, reason: "node draining", release: true) }
+            }
+            _ = cluster.waitUntilIdle(until: deadline)
+        }
         self.onEveryLoop { _ in }
         // 3. Everyone hears we are going away, after whatever was queued for them.
         self.onEveryLoop { loop in
             loop.forEachConnection { connection in
                 if let session = connection.handler as? WebSocketSession {
                     session.close(code: WebSocketCloseCode.goingAway.rawValue, reason: "server shutting down")
-                } else {
+                } else if !(connection.handler is RedisConnection) {
                     connection.closeAfterFlush(timeout: 1_000_000_000)
                 }
             }
         }
+        self.cluster?.stop()
         let gone = self.waitForConnections(until: deadline)
         let clean = ordersDone && gone
         // 4. Stop the loops (closing whatever is left) and flush the store.
@@ -195,6 +227,7 @@ public final class HometownServer: Sendable {
 
     /// Closes listeners and connections and waits for the loops to finish.
     public func stop() {
+        self.cluster?.stop()
         self.group.stop()
         // The loops are gone; commit whatever they queued before returning.
         self.journal?.stop()

@@ -97,6 +97,15 @@ public final class ServerMetrics: Sendable {
     public let fanOutLatency = Histogram()
     public let journalCommitLatency = Histogram()
     public let eventLoopLag = Histogram()
+    // Cluster mode:
+    /// Durable writes to Redis (orders, room state), from sending to the answer.
+    public let redisWriteLatency = Histogram()
+    /// Member messages this node forwarded to the room's owner on another node.
+    public let forwardedCommands = Counter()
+    /// Leases acquired, lost (not renewed in time, or fenced) and released.
+    public let leaseChanges = LabeledCounter()
+    /// Times this node sent its members of a room to reconnect because the owner changed.
+    public let roomsMoved = Counter()
     /// Per room: its viewers and the units left in each live sale. Keyed by room, so a room's
     /// tick replaces its own entry (work proportional to its products, not to all rooms').
     struct RoomGauges: Sendable {
@@ -205,6 +214,19 @@ extension HometownServer {
         self.metrics.journalCommitLatency.render(
             "hometown_journal_commit_seconds", help: "Duration of each group commit (transaction and fsync).", into: &out)
         self.metrics.eventLoopLag.render("hometown_event_loop_lag_seconds", help: "How late each event loop's 100 ms tick ran.", into: &out)
+        if self.cluster != nil {
+            self.metrics.redisWriteLatency.render(
+                "hometown_redis_write_seconds", help: "Fenced durable writes to Redis, from sending to the answer.", into: &out)
+            metric(
+                "hometown_forwarded_commands_total", "counter", "Member messages forwarded to the room's owner on another node.",
+                [("", self.metrics.forwardedCommands.value)])
+            metric(
+                "hometown_lease_changes_total", "counter", "Room leases acquired, lost and released by this node.",
+                labeled("change", self.metrics.leaseChanges.snapshot))
+            metric(
+                "hometown_rooms_moved_total", "counter", "Times this node's members of a room were sent to reconnect after an owner change.",
+                [("", self.metrics.roomsMoved.value)])
+        }
         return out
     }
 }

@@ -6,9 +6,12 @@ import Synchronization
 final class Readiness: Sendable {
     private let draining = Atomic<Bool>(false)
     private let journal: GroupCommitJournal?
+    /// Cluster mode: both Redis connections are up.
+    private let cluster: ClusterNode?
 
-    init(journal: GroupCommitJournal?) {
+    init(journal: GroupCommitJournal?, cluster: ClusterNode? = nil) {
         self.journal = journal
+        self.cluster = cluster
     }
 
     var isDraining: Bool { self.draining.load(ordering: .acquiring) }
@@ -19,6 +22,7 @@ final class Readiness: Sendable {
     var problem: String? {
         if self.isDraining { return "draining" }
         if let journal = self.journal, !journal.isHealthy { return "store not writable" }
+        if let cluster = self.cluster, !cluster.isReady { return "redis unreachable" }
         return nil
     }
 }

@@ -67,6 +67,25 @@ final class RoomDirectory: Sendable {
         self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle }
     }
 
+    /// Takes `handle` out for good (cluster mode: the room is no longer run here). On its loop.
+    func remove(_ handle: RoomHandle) {
+        let removed = self.rooms.withLock { rooms -> Bool in
+            guard rooms[handle.id] === handle else { return false }
+            rooms[handle.id] = nil
+            return true
+        }
+        guard removed else { return }
+        self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle }
+    }
+
+    /// The loop that runs (or would run) a room of that name.
+    func loop(for id: String) -> EventLoop {
+        self.loops[Int(UInt(bitPattern: stableHash(id)) % UInt(self.loops.count))]
+    }
+
+    /// Every room in memory. Any thread.
+    var allHandles: [RoomHandle] { self.rooms.withLock { Array($0.values) } }
+
     /// Rooms unloaded and not yet back (for metrics and tests).
     var unloadedCount: Int { self.unloaded.withLock { $0.count } }
 
@@ -83,7 +102,7 @@ final class RoomDirectory: Sendable {
     func place(_ room: Room) -> RoomHandle {
         let (handle, created) = self.rooms.withLock { rooms -> (RoomHandle, Bool) in
             if let existing = rooms[room.id] { return (existing, false) }
-            let loop = self.loops[Int(UInt(bitPattern: stableHash(room.id)) % UInt(self.loops.count))]
+            let loop = self.loop(for: room.id)
             let handle = RoomHandle(room: room, loop: loop)
             rooms[room.id] = handle
             return (handle, true)

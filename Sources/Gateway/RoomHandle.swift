@@ -1,3 +1,4 @@
+import Cluster
 import LiveRoom
 import Transport
 
@@ -31,6 +32,16 @@ final class RoomHandle: @unchecked Sendable {
         var idleSince: Int64?
         /// Taken out of memory: work that still arrives here goes to the room brought back.
         var unloaded = false
+        // Cluster mode (all empty on a single node):
+        /// This node's lease on the room: it acts as owner only while the lease is valid.
+        var lease: Lease?
+        /// Members connected through other nodes, by the member id the room knows them by.
+        var remote: [MemberID: RemoteMember] = [:]
+        var remoteIndex: [RemoteMember: MemberID] = [:]
+        /// This node's own gate to the room (its sessions), told when the room is given up.
+        var gate: ClusterRoom?
+        /// When remote members' nodes were last checked for life (ms).
+        var checkedNodesAt: Int64 = 0
     }
 
     init(room: Room, loop: EventLoop) {

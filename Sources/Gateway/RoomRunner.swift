@@ -1,3 +1,4 @@
+import Cluster
 import LiveRoom
 import OrderJournal
 import Synchronization
@@ -23,11 +24,15 @@ final class RoomRunner: Sendable {
     private let nextMember = Atomic<Int>(1)
     /// Milliseconds a room stays in memory closed and empty (0: forever).
     private let unloadAfter: Int64
+    /// Cluster mode: rooms run here hold a lease, write through fenced Redis scripts instead of
+    /// the journal, publish their broadcasts, and have members on other nodes.
+    let cluster: ClusterNode?
 
     init(
         directory: RoomDirectory, fanOut: FanOut, listing: RoomListing, metrics: ServerMetrics, journal: GroupCommitJournal?,
-        unloadAfter: Double = 0
+        unloadAfter: Double = 0, cluster: ClusterNode? = nil
     ) {
+        self.cluster = cluster
         self.unloadAfter = Int64(unloadAfter * 1000)
         self.directory = directory
         self.fanOut = fanOut
@@ -44,8 +49,14 @@ final class RoomRunner: Sendable {
     // MARK: - Entry points (any loop)
 
     func join(_ session: WebSocketSession, as identity: Identity, handle: RoomHandle, since: UInt64?, epoch: String?) {
-        let member = session.member
         let bound = LoopBound(session, loop: session.connection.loop)
+        self.joinLocal(bound, member: session.member, as: identity, handle: handle, since: since, epoch: epoch)
+    }
+
+    /// A session of this node joins (directly, or through its cluster gate).
+    func joinLocal(
+        _ bound: LoopBound<WebSocketSession>, member: MemberID, as identity: Identity, handle: RoomHandle, since: UInt64?, epoch: String?
+    ) {
         self.inTurn(handle) { handle in
             handle.state.sessions[member] = bound
             self.perform(handle.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), handle)
@@ -55,11 +66,84 @@ final class RoomRunner: Sendable {
     /// The session left: out of its audience now (on its loop), out of the room in turn.
     func leave(_ session: WebSocketSession, handle: RoomHandle) {
         self.fanOut.remove(session, room: handle.id)
-        let member = session.member
+        self.leave(member: session.member, handle: handle)
+    }
+
+    func leave(member: MemberID, handle: RoomHandle) {
         self.inTurn(handle) { handle in
             handle.state.sessions[member] = nil
             self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
         }
+    }
+
+    // MARK: - Members on other nodes (cluster mode; the room runs here)
+
+    func joinRemote(_ remote: RemoteMember, as identity: Identity, handle: RoomHandle, since: UInt64?, epoch: String?) {
+        self.inTurn(handle) { handle in
+            let state = handle.state
+            guard state.remoteIndex[remote] == nil else { return }
+            let member = self.makeMemberID()
+            state.remote[member] = remote
+            state.remoteIndex[remote] = member
+            self.perform(handle.room.join(member, as: identity, since: since, epoch: epoch, now: WallClock.nowMillis()), handle)
+        }
+    }
+
+    func leaveRemote(_ remote: RemoteMember, handle: RoomHandle) {
+        self.inTurn(handle) { handle in
+            guard let member = handle.state.remoteIndex.removeValue(forKey: remote) else { return }
+            handle.state.remote[member] = nil
+            self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
+        }
+    }
+
+    /// A remote member's message, decoded here (its node checked its budget, the room checks
+    /// everything else, exactly as for a local member).
+    func submitRemote(_ message: [UInt8], from remote: RemoteMember, handle: RoomHandle) {
+        self.inTurn(handle) { handle in
+            guard let member = handle.state.remoteIndex[remote] else { return }
+            switch RoomWireCodec.decode(message) {
+            case .failure(let error):
+                self.perform([.send(member, .error(code: error.code, message: error.message, ref: error.ref))], handle)
+            case .success(let (command, ref)):
+                self.perform(handle.room.apply(command, from: member, ref: ref, now: WallClock.nowMillis()), handle)
+            }
+        }
+    }
+
+    /// Cluster mode: puts a room this node was just granted on its loop, rebuilt from what Redis
+    /// holds (or new, for a streamer opening it). A new room is stored before anyone hears of it.
+    func host(_ stored: RedisRoomStore.StoredRoom, id: String, creator: String?, lease: Lease, gate: ClusterRoom) -> RoomHandle {
+        let now = WallClock.nowMillis()
+        let settings = self.directory.settings
+        let room: Room
+        if let snapshot = stored.snapshot {
+            room = Room.restore(snapshot, orders: stored.orders, epoch: stored.epoch, settings: settings, now: now, comments: stored.comments)
+        } else {
+            room = Room(id: id, epoch: stored.epoch, settings: settings, now: now)
+            room.owner = creator ?? ""
+        }
+        let handle = self.directory.place(room)
+        let isNew = stored.snapshot == nil
+        handle.loop.execute {
+            let state = handle.state
+            state.lease = lease
+            state.gate = gate
+            guard isNew, let cluster = self.cluster else { return }
+            cluster.noteCreated(id)
+            state.saving = true
+            cluster.store.save(handle.room.snapshot(), token: lease.token) { result in
+                handle.loop.execute {
+                    if result == .stored {
+                        handle.room.saveSucceeded()
+                        self.resume(handle)
+                    } else {
+                        self.giveUp(handle, reason: "the new room could not be stored", release: true)
+                    }
+                }
+            }
+        }
+        return handle
     }
 
     func submit(_ command: RoomCommand, ref: String?, from member: MemberID, handle: RoomHandle) {
@@ -117,6 +201,11 @@ final class RoomRunner: Sendable {
             self.inTurn(current, work)
             return
         }
+        if let lease = state.lease, !lease.isValid(at: MonotonicClock.millis()) {
+            // Not renewed in time: another node may run the room now. Nothing more happens here.
+            self.giveUp(handle, reason: "room lease expired", release: false)
+            return
+        }
         if state.saving || state.draining || !state.backlog.isEmpty {
             state.backlog.append { work(handle) }
         } else {
@@ -152,6 +241,10 @@ final class RoomRunner: Sendable {
         for (index, effect) in effects.enumerated() {
             switch effect {
             case .persist(let snapshot):
+                if let cluster = self.cluster, let token = handle.state.lease?.token {
+                    self.persistInRedis(snapshot, token: token, cluster, rest: Array(effects[(index + 1)...]), handle)
+                    return
+                }
                 guard let journal = self.journal else {
                     handle.room.saveSucceeded()
                     continue
@@ -178,7 +271,10 @@ final class RoomRunner: Sendable {
             case .commit(let order):
                 self.commit(order, handle)
             case .send(let member, let event):
-                guard let bound = handle.state.sessions[member] else { continue }
+                guard let bound = handle.state.sessions[member] else {
+                    if let remote = handle.state.remote[member] { self.sendRemote(event, to: [remote], handle) }
+                    continue
+                }
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
                 if case .welcome = event {
                     // The audience is joined right after the welcome, on the session's loop: any
@@ -196,16 +292,36 @@ final class RoomRunner: Sendable {
                     bound.withValueOnLoop { $0.connection.enqueue(frame) }
                 }
             case .broadcast(let event, let droppable):
-                self.fanOut.broadcast(ServerFrame.make(.text, payload: RoomWireCodec.encode(event)), droppable: droppable, room: handle.id)
+                let payload = RoomWireCodec.encode(event)
+                self.fanOut.broadcast(ServerFrame.make(.text, payload: payload), droppable: droppable, room: handle.id)
+                if let cluster = self.cluster, let token = handle.state.lease?.token {
+                    self.publish(event, payload: payload, droppable: droppable, token: token, cluster, handle)
+                }
             case .staff(let event):
                 let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
                 let sessions = handle.state.sessions
+                var remote: [RemoteMember] = []
                 for member in handle.room.staffMembers {
-                    sessions[member]?.withValueOnLoop { $0.connection.enqueue(frame) }
+                    if let bound = sessions[member] {
+                        bound.withValueOnLoop { $0.connection.enqueue(frame) }
+                    } else if let elsewhere = handle.state.remote[member] {
+                        remote.append(elsewhere)
+                    }
                 }
+                if !remote.isEmpty { self.sendRemote(event, to: remote, handle) }
             case .disconnect(let members, let code, let reason):
+                var remote: [String: [MemberID]] = [:]
                 for member in members {
-                    handle.state.sessions[member]?.withValueOnLoop { $0.close(code: code, reason: reason) }
+                    if let bound = handle.state.sessions[member] {
+                        bound.withValueOnLoop { $0.close(code: code, reason: reason) }
+                    } else if let elsewhere = handle.state.remote[member] {
+                        remote[elsewhere.node, default: []].append(elsewhere.member)
+                    }
+                }
+                if let cluster = self.cluster, let token = handle.state.lease?.token {
+                    for (node, ids) in remote {
+                        cluster.ownerSend(.close(room: handle.id, members: ids, code: code, reason: reason), to: node, room: handle.id, token: token)
+                    }
                 }
             case .record(let outcome):
                 self.metrics.record(outcome)
@@ -214,6 +330,28 @@ final class RoomRunner: Sendable {
     }
 
     private func commit(_ order: Order, _ handle: RoomHandle) {
+        if let cluster = self.cluster, let token = handle.state.lease?.token {
+            let started = MonotonicClock.now()
+            cluster.store.record(order, token: token) { result in
+                self.metrics.redisWriteLatency.observe(Double(MonotonicClock.now() &- started) / 1e9)
+                self.inTurn(handle) { handle in
+                    let now = WallClock.nowMillis()
+                    switch result {
+                    case .stored:
+                        self.metrics.ordersAccepted.increment()
+                        self.perform(handle.room.orderCommitted(order, now: now), handle)
+                    case .refused:
+                        self.metrics.ordersUnavailable.increment()
+                        self.perform(handle.room.orderFailed(order, now: now), handle)
+                    case .unknown:
+                        // It may be stored: the stock cannot be given back on a guess. The room is
+                        // rebuilt from what Redis really holds; the buyer retries with the same ref.
+                        self.giveUp(handle, reason: "an order's outcome is unknown; the room reloads", release: true)
+                    }
+                }
+            }
+            return
+        }
         guard let journal = self.journal else {
             self.perform(handle.room.orderCommitted(order, now: WallClock.nowMillis()), handle)
             return
@@ -231,6 +369,121 @@ final class RoomRunner: Sendable {
                 }
             }
         }
+    }
+
+    // MARK: - Cluster mode (on the room's loop)
+
+    private func persistInRedis(_ snapshot: RoomSnapshot, token: UInt64, _ cluster: ClusterNode, rest: [RoomEffect], _ handle: RoomHandle) {
+        handle.state.saving = true
+        let started = MonotonicClock.now()
+        cluster.store.save(snapshot, token: token) { result in
+            self.metrics.redisWriteLatency.observe(Double(MonotonicClock.now() &- started) / 1e9)
+            handle.loop.execute {
+                switch result {
+                case .stored:
+                    handle.room.saveSucceeded()
+                    self.perform(rest, handle)
+                    self.resume(handle)
+                case .refused:
+                    Log.error("room state not saved; the change was undone", ["room": handle.id])
+                    self.metrics.roomSavesFailed.increment()
+                    self.perform(handle.room.saveFailed(now: WallClock.nowMillis()), handle)
+                    self.resume(handle)
+                case .unknown:
+                    self.giveUp(handle, reason: "a room change's outcome is unknown; the room reloads", release: true)
+                }
+            }
+        }
+    }
+
+    /// One publish per broadcast for the other nodes (fenced: only the owner is heard). A shown
+    /// comment also enters the room's history in Redis, for `since` recovery on any node.
+    private func publish(_ event: RoomEvent, payload: [UInt8], droppable: Bool, token: UInt64, _ cluster: ClusterNode, _ handle: RoomHandle) {
+        let text = (droppable ? "d" : "k") + String(decoding: payload, as: UTF8.self)
+        if case .comment(let comment, true) = event {
+            cluster.store.comment(
+                room: handle.id, token: token, payload: text, comment: comment, keep: max(1, self.directory.settings.historySize))
+        } else {
+            cluster.store.publish(room: handle.id, token: token, channel: ClusterKeys.events(handle.id), payload: text)
+        }
+    }
+
+    /// An event for members on other nodes: one message per node, encoded once.
+    private func sendRemote(_ event: RoomEvent, to members: [RemoteMember], _ handle: RoomHandle) {
+        guard let cluster = self.cluster, let token = handle.state.lease?.token else { return }
+        let encoded = String(decoding: RoomWireCodec.encode(event), as: UTF8.self)
+        var welcome = false
+        var staff = false
+        if case .welcome = event, let first = members.first, let member = handle.state.remoteIndex[first] {
+            welcome = true
+            staff = handle.room.staffMembers.contains(member)
+        }
+        var byNode: [String: [MemberID]] = [:]
+        for member in members { byNode[member.node, default: []].append(member.member) }
+        for (node, ids) in byNode {
+            cluster.ownerSend(
+                .deliver(room: handle.id, members: ids, welcome: welcome, staff: staff, event: encoded), to: node, room: handle.id, token: token)
+        }
+    }
+
+    /// This node stops running the room: lease lost, or a write whose outcome is unknown. Its
+    /// members here are sent to reconnect; members elsewhere are moved by their nodes, which see
+    /// the lease change. With `release`, the lease is handed back at once (we still hold it, but
+    /// can no longer vouch for the room in memory) so the room is rebuilt from Redis without
+    /// waiting for the lease to run out.
+    func giveUp(_ handle: RoomHandle, reason: String, release: Bool) {
+        let state = handle.state
+        guard !state.unloaded else { return }
+        state.unloaded = true
+        state.backlog = []
+        Log.error("giving the room up", ["room": handle.id, "reason": reason])
+        self.directory.remove(handle)
+        self.metrics.forget(room: handle.id)
+        self.listing.remove(handle.id)
+        if let cluster = self.cluster, let lease = state.lease {
+            cluster.metrics.leaseChanges.increment(release ? "released" : "lost")
+            if release { cluster.store.release(room: handle.id, node: cluster.node, boot: cluster.boot, token: lease.token) }
+        }
+        for (_, bound) in state.sessions { bound.withValueOnLoop { $0.close(code: 1012, reason: "room moved") } }
+        state.sessions = [:]
+        if let gate = state.gate {
+            gate.loop.execute { gate.ownerGaveUp(reason: reason) }
+        }
+    }
+
+    /// Once per tick for a room run here in cluster mode: the lease is renewed on time (or the
+    /// room given up when it ran out), and members of nodes that stopped beating leave.
+    private func clusterTick(_ handle: RoomHandle) -> Bool {
+        guard let cluster = self.cluster, var lease = handle.state.lease else { return true }
+        let now = MonotonicClock.millis()
+        guard lease.isValid(at: now) else {
+            self.giveUp(handle, reason: "room lease expired", release: false)
+            return false
+        }
+        if lease.renewalDue(at: now) {
+            lease.renewalSent(at: now)
+            handle.state.lease = lease
+            cluster.store.renew(room: handle.id, node: cluster.node, boot: cluster.boot, token: lease.token, ttl: cluster.leaseMillis) {
+                renewed in
+                handle.loop.execute {
+                    guard !handle.state.unloaded, var current = handle.state.lease else { return }
+                    current.renewalAnswered(sentAt: now, renewed: renewed == true)
+                    handle.state.lease = current
+                    // Refused: another node holds the fence. Stop now rather than at expiry.
+                    if renewed == false { self.giveUp(handle, reason: "room lease taken by another node", release: false) }
+                }
+            }
+        }
+        if now - handle.state.checkedNodesAt >= 1000 {
+            handle.state.checkedNodesAt = now
+            let gone = handle.state.remote.filter { cluster.isDead($0.value) }
+            for (member, remote) in gone {
+                handle.state.remote[member] = nil
+                handle.state.remoteIndex[remote] = nil
+                self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
+            }
+        }
+        return true
     }
 
     // MARK: - Unloading
@@ -263,7 +516,8 @@ final class RoomRunner: Sendable {
     func tick(_ loop: EventLoop, now: Int64 = WallClock.nowMillis()) {
         let handles = self.directory.hosted(on: loop)
         guard !handles.isEmpty else { return }
-        for handle in handles where !handle.state.saving {
+        for handle in handles {
+            guard self.clusterTick(handle), !handle.state.saving else { continue }
             let room = handle.room
             let effects = room.tick(now: now)
             if !effects.isEmpty { self.perform(effects, handle) }

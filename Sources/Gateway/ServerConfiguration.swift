@@ -22,6 +22,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var journal = JournalSettings()
     public var limits = LimitSettings()
     public var tls = TLSSettings()
+    public var cluster = ClusterSettings()
     /// "development" or "production". Production refuses the development JWT secret.
     public var environment = "development"
 
@@ -112,6 +113,22 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Browser `Origin`s allowed to open WebSockets (empty = any). Requests without an
         /// `Origin` header (non-browser clients) are not affected.
         public var allowedOrigins: [String] = []
+    }
+
+    public struct ClusterSettings: Equatable, Sendable {
+        /// `redis://[:password@]host:port[/db]`: run as one node of a cluster whose rooms, orders
+        /// and comment history live in this Redis (docs/SCALING.md). Empty: a single node with
+        /// SQLite in the data directory (the default).
+        public var redis = ""
+        /// This node's name in the cluster (unique per node); empty: host name + ":" + port.
+        public var nodeID = ""
+        /// Seconds a room's owner holds its lease without renewing; a dead owner's rooms are
+        /// taken over after about this long.
+        public var lease = 5.0
+        /// Replicas each durable write must reach (Redis WAIT) before it is acknowledged; 0: the
+        /// primary's own fsync (`appendfsync always`) is the durability.
+        public var waitReplicas = 0
+        public var enabled: Bool { !self.redis.isEmpty }
     }
 
     public struct JournalSettings: Equatable, Sendable {

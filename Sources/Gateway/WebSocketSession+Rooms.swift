@@ -45,6 +45,13 @@ extension WebSocketSession {
             }
             self.identity = Identity.anonymousViewer(self.member)
         }
+        if let cluster = self.context.rooms.cluster {
+            // Cluster mode: the room is found (or created) by the gate after the upgrade.
+            guard cluster.roomExists(room) || self.identity.role.mayOpenRooms else {
+                return .failure(AdmissionRefusal(response: .text(.notFound, "no room '\(room)'\n")))
+            }
+            return .success(RoomAdmission(handle: nil, room: room))
+        }
         let directory = self.context.rooms.directory
         let handle = directory.handleOrLoad(room)
         if handle == nil {
@@ -62,14 +69,21 @@ extension WebSocketSession {
     /// After the upgrade: the room (created now if a streamer opens it), and the join.
     func enterRoom(_ admission: RoomAdmission, head: HTTPRequestHead) {
         let rooms = self.context.rooms
-        let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)
-        self.room = handle
         let limits = self.context.config.limits
         if limits.messagesPerSecond > 0 {
             self.messageBudget = TokenBucket(
                 rate: limits.messagesPerSecond, burst: limits.messageBurst, now: Int64(self.connection.loop.now / 1_000_000))
         }
         let since = head.queryValue("since").flatMap { UInt64($0) }
+        if let cluster = rooms.cluster {
+            let gate = cluster.gate(admission.room)
+            self.gate = gate
+            let creating = !cluster.roomExists(admission.room) && self.identity.role.mayOpenRooms
+            gate.join(self, as: self.identity, since: since, epoch: head.queryValue("epoch"), creating: creating)
+            return
+        }
+        let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)
+        self.room = handle
         rooms.join(self, as: self.identity, handle: handle, since: since, epoch: head.queryValue("epoch"))
     }
 

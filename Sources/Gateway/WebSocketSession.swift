@@ -32,6 +32,8 @@ final class WebSocketSession: ConnectionHandler {
     var identity = Identity(user: "", name: "", role: .viewer, anonymous: true)
     var member: MemberID = 0
     var room: RoomHandle?
+    /// Cluster mode: the session's room is reached through this node's gate to it instead.
+    var gate: ClusterRoom?
     /// Position in this loop's `Audience` (of a room, or of a bench channel), -1 when in none.
     var audienceSlot = -1
     /// One connection's share: room messages it may send (every type), and its recent refusals.
@@ -171,6 +173,10 @@ final class WebSocketSession: ConnectionHandler {
             self.context.rooms.leave(self, handle: room)
             self.room = nil
         }
+        if let gate = self.gate {
+            gate.leave(self)
+            self.gate = nil
+        }
         self.phase = .closing
     }
 
@@ -296,20 +302,23 @@ final class WebSocketSession: ConnectionHandler {
             let frame = ServerFrame.make(message.kind == .text ? .text : .binary, payload: message.payload)
             self.context.bench.broadcast(frame, droppable: false, room: channel)
         case .live:
-            guard let room = self.room else { return }
+            guard self.room != nil || self.gate != nil else { return }
             guard self.withinBudget() else { return }
             guard message.kind == .text else {
-                self.context.rooms.reply(
-                    .error(code: .badJSON, message: "messages are JSON text frames", ref: nil), to: self.member, handle: room)
+                self.replyInRoom(.error(code: .badJSON, message: "messages are JSON text frames", ref: nil))
                 return
             }
             switch RoomWireCodec.decode(message.payload) {
             case .failure(let error):
                 // Answered through the room's queue, so it comes after the answers to this
                 // connection's earlier commands.
-                self.context.rooms.reply(.error(code: error.code, message: error.message, ref: error.ref), to: self.member, handle: room)
+                self.replyInRoom(.error(code: error.code, message: error.message, ref: error.ref))
             case .success(let (command, ref)):
-                self.context.rooms.submit(command, ref: ref, from: self.member, handle: room)
+                if let gate = self.gate {
+                    gate.submit(command, ref: ref, message: message.payload, from: self.member)
+                } else if let room = self.room {
+                    self.context.rooms.submit(command, ref: ref, from: self.member, handle: room)
+                }
             }
         case nil:
             break
@@ -333,11 +342,19 @@ final class WebSocketSession: ConnectionHandler {
         self.context.metrics.messagesRefused.increment()
         if self.refusals > self.context.config.limits.closeAfterRefusals {
             self.close(code: WebSocketCloseCode.policyViolation.rawValue, reason: "too many messages")
-        } else if let room = self.room {
-            self.context.rooms.reply(
-                .error(code: .rateLimited, message: "too many messages; slow down", ref: nil), to: self.member, handle: room)
+        } else {
+            self.replyInRoom(.error(code: .rateLimited, message: "too many messages; slow down", ref: nil))
         }
         return false
+    }
+
+    /// An answer the session decided itself, through the room's queue (or the cluster gate).
+    private func replyInRoom(_ event: RoomEvent) {
+        if let gate = self.gate {
+            gate.reply(event, to: self.member)
+        } else if let room = self.room {
+            self.context.rooms.reply(event, to: self.member, handle: room)
+        }
     }
 
     /// §7.1.7: fail the connection with the code the RFC prescribes, then ignore further input.

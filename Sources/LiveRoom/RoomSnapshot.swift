@@ -45,9 +45,14 @@ extension Room {
     /// retries after the restart gets the same order, not a second one.
     public static func restore(
         _ snapshot: RoomSnapshot, orders: [Order], epoch: String, settings: RoomSettings = RoomSettings(), now: Int64,
-        ledger: any StockLedger = InMemoryStockLedger()
+        ledger: any StockLedger = InMemoryStockLedger(), comments: [Comment] = []
     ) -> Room {
-        let room = Room(id: snapshot.id, epoch: epoch, title: snapshot.title, settings: settings, ledger: ledger, now: now)
+        // Stored comments (cluster mode keeps recent history in Redis) come back with their seqs,
+        // and the sequencer goes on after the last one.
+        let sequencer = InMemoryCommentSequencer(current: comments.map(\.seq).max() ?? 0)
+        let room = Room(
+            id: snapshot.id, epoch: epoch, title: snapshot.title, settings: settings, ledger: ledger, sequencer: sequencer, now: now)
+        for comment in comments.sorted(by: { $0.seq < $1.seq }) { room.history.append(comment) }
         room.owner = snapshot.owner
         room.lastSaved = snapshot
         room.live = snapshot.live
@@ -57,6 +62,12 @@ extension Room {
         room.banned = Set(snapshot.banned)
         room.mutedUntil = snapshot.muted.filter { $0.value > now }
         var sold: [SKU: Int] = [:]
+        // Order ids are room-epoch-counter; a room rebuilt in the same epoch (cluster mode keeps
+        // the epoch across owners) goes on counting after the highest id it finds.
+        let prefix = "\(snapshot.id)-\(epoch)-"
+        for order in orders where order.id.hasPrefix(prefix) {
+            if let number = Int(order.id.dropFirst(prefix.count)) { room.orderCounter = max(room.orderCounter, number) }
+        }
         for order in orders {
             sold[order.sku, default: 0] += order.qty
             room.acceptedOrders[order.user + "\n" + order.ref] = order

@@ -39,7 +39,9 @@ public protocol CommentSequencer: AnyObject {
 
 public final class InMemoryCommentSequencer: CommentSequencer {
     public private(set) var current: UInt64 = 0
-    public init() {}
+    /// - Parameter current: the last seq handed out (a room rebuilt from stored history goes on
+    ///   from there, so `seq` keeps increasing across a change of owner).
+    public init(current: UInt64 = 0) { self.current = current }
     public func next() -> UInt64 {
         self.current += 1
         return self.current

@@ -11,6 +11,9 @@ public enum MonotonicClock {
     }
 
     /// Seconds, for measuring durations (the same clock in every process on this machine).
+    /// Milliseconds on the monotonic clock (leases: it keeps counting while the process is stopped).
+    public static func millis() -> Int64 { Int64(now() / 1_000_000) }
+
     public static func seconds() -> Double {
         Double(Self.now()) / 1e9
     }

@@ -1,0 +1,27 @@
+/// Every Redis key and channel Hometown uses, in one place (docs/SCALING.md lists them with their
+/// types, sizes and lifetimes). A room's keys share the hash tag `{room}`, so a Redis Cluster
+/// would keep them on one shard and the room's scripts could touch them together.
+public enum ClusterKeys {
+    /// String "node|boot|token", with a TTL of the lease time: who runs the room now.
+    public static func lease(_ room: String) -> String { "ht:{\(room)}:lease" }
+    /// Integer, no TTL: the fencing token, incremented by every new owner.
+    public static func fence(_ room: String) -> String { "ht:{\(room)}:fence" }
+    /// String (JSON `RoomSnapshot`), no TTL: settings, products, sales, moderation.
+    public static func state(_ room: String) -> String { "ht:{\(room)}:state" }
+    /// List of order JSON, no TTL: every accepted order, oldest first.
+    public static func orders(_ room: String) -> String { "ht:{\(room)}:orders" }
+    /// List of comment JSON, capped at the room's history size: recent comments for `since`.
+    public static func history(_ room: String) -> String { "ht:{\(room)}:history" }
+    /// String, no TTL: the room's history epoch (new only when the history was lost).
+    public static func epoch(_ room: String) -> String { "ht:{\(room)}:epoch" }
+    /// Pub/sub channel: the room's broadcasts, from its owner to every node with viewers.
+    public static func events(_ room: String) -> String { "ht:{\(room)}:events" }
+    /// Set of room names, no TTL: every room ever created in the cluster.
+    public static let rooms = "ht:rooms"
+    /// String (the node's boot id), TTL 3 s, refreshed every second: the node is alive.
+    public static func node(_ node: String) -> String { "ht:node:\(node)" }
+    /// Pub/sub channel: messages for one node (commands for rooms it owns, replies to its members).
+    public static func inbox(_ node: String) -> String { "ht:node:\(node):inbox" }
+    /// Hash node → JSON status (rooms, viewers, owned rooms), each refreshed every second: `/api/cluster`.
+    public static let nodes = "ht:nodes"
+}

@@ -1,0 +1,84 @@
+import COpenSSL
+
+/// The Lua scripts that make leases and fencing atomic in Redis. Each runs as one step in Redis's
+/// single thread, so "check the fence, then write" cannot be split by another node's write.
+/// Loaded with SCRIPT LOAD on every (re)connect and called by SHA (EVALSHA).
+public enum ClusterScripts {
+    /// KEYS: lease, fence. ARGV: node, boot, ttl ms.
+    /// Free (or held by an earlier life of this node): a new token, the lease, `{1, token}`.
+    /// Held: `{0, holder}`.
+    public static let acquire = """
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          local node, boot = string.match(current, '^(.*)|(.*)|%d+$')
+          if node ~= ARGV[1] or boot == ARGV[2] then return {0, current} end
+        end
+        local token = redis.call('INCR', KEYS[2])
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2] .. '|' .. token, 'PX', ARGV[3])
+        return {1, tostring(token)}
+        """
+
+    /// KEYS: lease, fence. ARGV: holder, ttl ms, token. Renews only while the token is the fence
+    /// (nobody took over); re-creates a key that expired meanwhile if nobody did.
+    public static let renew = """
+        if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
+        local current = redis.call('GET', KEYS[1])
+        if current and current ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """
+
+    /// KEYS: lease. ARGV: holder.
+    public static let release = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """
+
+    /// KEYS: fence, state, rooms set. ARGV: token, snapshot JSON, room.
+    public static let saveRoom = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+        redis.call('SET', KEYS[2], ARGV[2])
+        redis.call('SADD', KEYS[3], ARGV[3])
+        return 1
+        """
+
+    /// KEYS: fence, orders. ARGV: token, order JSON.
+    public static let recordOrder = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+        return redis.call('RPUSH', KEYS[2], ARGV[2])
+        """
+
+    /// KEYS: fence. ARGV: token, channel, payload. Only the current owner announces.
+    public static let publish = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+        return redis.call('PUBLISH', ARGV[2], ARGV[3])
+        """
+
+    /// KEYS: fence, history. ARGV: token, channel, payload, comment JSON, history size.
+    /// A shown comment enters the room's history and is announced in one step.
+    public static let comment = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+        redis.call('RPUSH', KEYS[2], ARGV[4])
+        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+        return redis.call('PUBLISH', ARGV[2], ARGV[3])
+        """
+
+    /// KEYS: state, orders, history, epoch, fence. ARGV: a new epoch (kept only if none exists),
+    /// token. What a new owner rebuilds the room from, read in one step after its grant.
+    public static let load = """
+        if redis.call('GET', KEYS[5]) ~= ARGV[2] then return redis.error_reply('FENCED') end
+        redis.call('SET', KEYS[4], ARGV[1], 'NX')
+        return {redis.call('GET', KEYS[1]) or '', redis.call('LRANGE', KEYS[2], 0, -1), redis.call('LRANGE', KEYS[3], 0, -1),
+          redis.call('GET', KEYS[4])}
+        """
+
+    public static let all = [acquire, renew, release, saveRoom, recordOrder, publish, comment, load]
+
+    /// The SHA-1 Redis names a script by (hex), for EVALSHA.
+    public static func sha1(_ script: String) -> String {
+        var digest = [UInt8](repeating: 0, count: 20)
+        let bytes = Array(script.utf8)
+        _ = SHA1(bytes, bytes.count, &digest)
+        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}

@@ -1,0 +1,304 @@
+import Cluster
+import Glibc
+import JSON
+import LiveRoom
+import RESP
+import RedisClient
+import Transport
+
+/// This process as one node of a cluster (docs/SCALING.md): its two Redis connections, its
+/// heartbeat, its inbox, and its gates to the rooms its members are in.
+///
+/// Each room is run by one node, the holder of the room's lease. The owner runs the room exactly
+/// as a single node does (`RoomRunner`), writing through fenced scripts instead of SQLite; every
+/// other node with members in the room forwards their messages to the owner's inbox and fans the
+/// room's broadcasts (one publish per event, on the room's channel) out to its own connections.
+///
+/// Both Redis connections live on loop 0, like any other connection there. Published messages
+/// all leave through the one command connection and all arrive through the one subscriber
+/// connection, so what an owner publishes reaches every node in the order it was published.
+final class ClusterNode: Sendable {
+    let node: String
+    /// This life of the node: a restarted node is a different member source than its former self.
+    let boot: String
+    let settings: ServerConfiguration.ClusterSettings
+    let url: RedisURL
+    let commands: RedisClient
+    let subscriber: RedisClient
+    let store: RedisRoomStore
+    let directory: RoomDirectory
+    let fanOut: FanOut
+    let metrics: ServerMetrics
+    var leaseMillis: Int64 { Int64(self.settings.lease * 1000) }
+    /// Kept free at the end of each lease for clock-rate differences between node and Redis.
+    var marginMillis: Int64 { max(200, self.leaseMillis / 10) }
+
+    /// This node's gates, by room (created when its first member arrives).
+    private let gates = LockedValue<[String: ClusterRoom]>([:])
+    /// Every room created anywhere in the cluster (refreshed each second), for admission.
+    private let knownRooms = LockedValue<Set<String>>([])
+    /// Nodes (node|boot) whose members joined rooms this node runs, and the ones found dead.
+    private let peers = LockedValue<Set<String>>([])
+    private let deadPeers = LockedValue<Set<String>>([])
+    /// Both connections are up (for /readyz).
+    private let up = LockedValue<(commands: Bool, subscriber: Bool)>((false, false))
+    /// Set once, before the loops start, by the server (the runner needs the node and the node
+    /// dispatches to the runner).
+    nonisolated(unsafe) var runner: RoomRunner!
+
+    init(
+        settings: ServerConfiguration.ClusterSettings, port: UInt16, loop: EventLoop, directory: RoomDirectory, fanOut: FanOut,
+        metrics: ServerMetrics
+    ) throws {
+        self.settings = settings
+        self.url = try RedisURL(settings.redis)
+        var random = SystemRandomNumberGenerator()
+        self.boot = String(UInt64.random(in: 0...UInt64.max, using: &random), radix: 36)
+        // host:port names the node; a test server on port 0 gets its boot id instead of a port.
+        self.node = settings.nodeID.isEmpty ? Self.hostName() + ":" + (port == 0 ? self.boot : String(port)) : settings.nodeID
+        var options = RedisConnection.Options()
+        options.timeout = UInt64(max(1, settings.lease / 2) * 1_000_000_000)
+        self.commands = RedisClient(url: self.url, loop: loop, mode: .commands, name: "redis", options: options)
+        self.subscriber = RedisClient(url: self.url, loop: loop, mode: .subscriber, name: "redis-subscriber", options: options)
+        self.store = RedisRoomStore(client: self.commands, waitReplicas: settings.waitReplicas)
+        self.directory = directory
+        self.fanOut = fanOut
+        self.metrics = metrics
+    }
+
+    /// Fails startup with a clear message when Redis cannot be reached or refuses us.
+    static func checkReachable(_ settings: ServerConfiguration.ClusterSettings) throws {
+        let url: RedisURL
+        do {
+            url = try RedisURL(settings.redis)
+        } catch {
+            throw ConfigurationLoader.Error(key: "cluster.redis", problem: error.description)
+        }
+        do {
+            let client = try BlockingRedisClient(url: url)
+            try client.command(["PING"])
+        } catch {
+            throw ConfigurationLoader.Error(key: "cluster.redis", problem: "cannot reach Redis at \(url): \(error)")
+        }
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, 255)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    var inbox: String { ClusterKeys.inbox(self.node) }
+    var isReady: Bool { self.up.withLock { $0.commands && $0.subscriber } }
+
+    // MARK: - Starting
+
+    /// Connects both connections and starts the once-a-second heartbeat. Called once the loops run.
+    func start() {
+        let loop = self.commands.loop
+        loop.execute {
+            let commands = self.commands.connection
+            commands.onReady = {
+                self.store.loadScripts()
+                self.up.withLock { $0.commands = true }
+                self.heartbeat()
+            }
+            commands.onDown = { self.up.withLock { $0.commands = false } }
+            let subscriber = self.subscriber.connection
+            var everReady = false
+            subscriber.onReady = {
+                self.up.withLock { $0.subscriber = true }
+                // Messages published while we were away are gone: members of rooms run elsewhere
+                // reconnect and recover from the room's history.
+                if everReady { self.moveAllRemoteRooms(reason: "cluster link restarted") }
+                everReady = true
+            }
+            subscriber.onDown = { self.up.withLock { $0.subscriber = false } }
+            subscriber.onMessage = { channel, payload in self.received(channel: channel, payload: payload) }
+            subscriber.subscribe(self.inbox)
+            commands.start()
+            subscriber.start()
+            var last: UInt64 = 0
+            loop.onTick { now in
+                guard now &- last >= 1_000_000_000 else { return }
+                last = now
+                self.heartbeat()
+            }
+        }
+    }
+
+    func stop() {
+        self.commands.stop()
+        self.subscriber.stop()
+    }
+
+    /// Waits (polling every 10 ms) until no command waits for Redis's answer, or `deadline` (wall
+    /// ms) passes. True when none is left.
+    func waitUntilIdle(until deadline: Int64) -> Bool {
+        let client = self.commands
+        while WallClock.nowMillis() < deadline {
+            if client.loop.runAndWait({ client.connection.pendingCount }) == 0 { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    // MARK: - Heartbeat (loop 0, once a second)
+
+    private func heartbeat() {
+        let connection = self.commands.connection
+        guard connection.isReady else { return }
+        let ttl = "3000"
+        connection.send(["SET", ClusterKeys.node(self.node), self.boot, "PX", ttl]) { _ in }
+        let gates = self.gates.withLock { Array($0.values) }
+        var status = JSONWriter()
+        status.value(
+            .object([
+                ("boot", .string(self.boot)), ("rooms", .array(gates.map { .string($0.id) })),
+                ("owned", .array(self.directory.allHandles.map { .string($0.id) })),
+            ]))
+        connection.send(["HSET", ClusterKeys.nodes, self.node, String(decoding: status.bytes, as: UTF8.self)]) { _ in }
+        connection.send(["SMEMBERS", ClusterKeys.rooms]) { result in
+            guard case .success(let value) = result, let names = value.array else { return }
+            let rooms = Set(names.compactMap(\.string))
+            self.knownRooms.withLock { $0 = rooms }
+        }
+        // Nodes whose members are in rooms we run: still the same life, still beating?
+        let peers = self.peers.withLock { Array($0) }
+        if !peers.isEmpty {
+            let split = peers.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+            connection.send(["MGET"] + split.map { ClusterKeys.node($0[0]) }) { result in
+                guard case .success(let value) = result, let boots = value.array, boots.count == split.count else { return }
+                var dead: Set<String> = []
+                for (index, parts) in split.enumerated() where boots[index].string != parts[1] { dead.insert(peers[index]) }
+                self.deadPeers.withLock { $0 = dead }
+                if !dead.isEmpty { self.peers.withLock { $0.subtract(dead) } }
+            }
+        }
+        // Rooms run elsewhere: is their owner still the one we forward to?
+        for gate in gates { gate.checkOwner() }
+    }
+
+    func isDead(_ member: RemoteMember) -> Bool {
+        self.deadPeers.withLock { $0.contains(member.node + "|" + member.boot) }
+    }
+
+    // MARK: - Rooms
+
+    func roomExists(_ id: String) -> Bool {
+        self.directory.handle(for: id) != nil || self.knownRooms.withLock { $0.contains(id) }
+    }
+
+    func noteCreated(_ id: String) { self.knownRooms.withLock { _ = $0.insert(id) } }
+
+    /// This node's gate to `room` (made on first use).
+    func gate(_ room: String) -> ClusterRoom {
+        self.gates.withLock { gates in
+            if let gate = gates[room] { return gate }
+            // Every gate runs on the Redis loop, where the owner's messages arrive: a welcome and
+            // the broadcasts after it leave that loop in the order they came.
+            let gate = ClusterRoom(id: room, loop: self.commands.loop, cluster: self)
+            gates[room] = gate
+            return gate
+        }
+    }
+
+    func existingGate(_ room: String) -> ClusterRoom? { self.gates.withLock { $0[room] } }
+
+    private func moveAllRemoteRooms(reason: String) {
+        for gate in self.gates.withLock({ Array($0.values) }) { gate.moveIfRemote(reason: reason) }
+    }
+
+    // MARK: - Publishing
+
+    /// A message to another node's inbox, from this node as a forwarder (not fenced: it changes
+    /// nothing by itself; the owner decides). `done` gets the number of nodes that heard it.
+    func forward(_ message: NodeMessage, to node: String, _ done: @escaping @Sendable (Int?) -> Void) {
+        self.metrics.forwardedCommands.increment()
+        self.commands.send(["PUBLISH", ClusterKeys.inbox(node), message.encoded()]) { result in
+            guard case .success(let value) = result, let receivers = value.integer else { return done(nil) }
+            done(Int(receivers))
+        }
+    }
+
+    /// A message from a room's owner to another node, fenced by the owner's token.
+    func ownerSend(_ message: NodeMessage, to node: String, room: String, token: UInt64) {
+        self.store.publish(room: room, token: token, channel: ClusterKeys.inbox(node), payload: message.encoded())
+    }
+
+    // MARK: - Receiving (loop 0)
+
+    private func received(channel: String, payload: [UInt8]) {
+        if channel == self.inbox {
+            guard let message = NodeMessage.decode(payload) else { return }
+            self.handle(message)
+            return
+        }
+        // A room's broadcast: "ht:{room}:events", first byte d(roppable) or k(eep).
+        guard channel.hasPrefix("ht:{"), channel.hasSuffix("}:events"), let flag = payload.first else { return }
+        let room = String(channel.dropFirst(4).dropLast(8))
+        guard let gate = self.existingGate(room) else { return }
+        let frame = payload.withUnsafeBytes { ServerFrame.make(.text, payload: UnsafeRawBufferPointer(rebasing: $0.dropFirst())) }
+        gate.broadcast(frame, droppable: flag == UInt8(ascii: "d"))
+    }
+
+    private func handle(_ message: NodeMessage) {
+        switch message {
+        case .join(let room, let from, let identity, let since, let epoch):
+            self.peers.withLock { _ = $0.insert(from.node + "|" + from.boot) }
+            guard let handle = self.directory.handle(for: room) else { return self.bounce(from, room: room) }
+            self.runner.joinRemote(from, as: identity, handle: handle, since: since, epoch: epoch)
+        case .leave(let room, let from):
+            guard let handle = self.directory.handle(for: room) else { return }
+            self.runner.leaveRemote(from, handle: handle)
+        case .command(let room, let from, let text):
+            guard let handle = self.directory.handle(for: room) else { return self.bounce(from, room: room) }
+            self.runner.submitRemote(Array(text.utf8), from: from, handle: handle)
+        case .deliver(let room, let members, let welcome, let staff, let event):
+            self.existingGate(room)?.deliver(members, event: event, welcome: welcome, staff: staff)
+        case .close(let room, let members, let code, let reason):
+            self.existingGate(room)?.close(members, code: code, reason: reason)
+        }
+    }
+
+    /// A member's message reached a node that does not run the room (it moved): its node sends
+    /// it to reconnect, and the reconnect finds the owner.
+    private func bounce(_ member: RemoteMember, room: String) {
+        let message = NodeMessage.close(room: room, members: [member.member], code: 1012, reason: "room moved")
+        self.commands.send(["PUBLISH", ClusterKeys.inbox(member.node), message.encoded()]) { _ in }
+    }
+
+    // MARK: - Operations
+
+    /// `/api/cluster`: every node's last status, and every known room's lease.
+    func status(_ done: @escaping @Sendable (JSONValue?) -> Void) {
+        let rooms = self.knownRooms.withLock { $0.sorted() }
+        let connection = self.commands
+        connection.send(["HGETALL", ClusterKeys.nodes]) { result in
+            guard case .success(let value) = result, let fields = value.array else { return done(nil) }
+            var keys = [ClusterKeys.nodes]
+            keys = rooms.map { ClusterKeys.lease($0) }
+            let leaseQuery: [String] = rooms.isEmpty ? ["PING"] : ["MGET"] + keys
+            connection.send(leaseQuery) { leaseResult in
+                var nodes: [JSONValue] = []
+                var index = 0
+                while index + 1 < fields.count {
+                    let name = fields[index].string ?? ""
+                    let info = (fields[index + 1].string.flatMap { try? JSONParser.parse($0) }) ?? .null
+                    nodes.append(.object([("node", .string(name)), ("status", info)]))
+                    index += 2
+                }
+                let holders = (try? leaseResult.get())?.array ?? []
+                let owners: [JSONValue] = rooms.enumerated().map { offset, room in
+                    let holder = offset < holders.count ? holders[offset].string : nil
+                    let parsed = holder.flatMap(leaseHolderNode)
+                    return .object([
+                        ("room", .string(room)), ("owner", parsed.map { .string($0.node) } ?? .null),
+                        ("token", parsed.map { .int(Int64($0.token)) } ?? .null),
+                    ])
+                }
+                done(.object([("node", .string(self.node)), ("nodes", .array(nodes)), ("rooms", .array(owners))]))
+            }
+        }
+    }
+}

@@ -1,0 +1,313 @@
+import Cluster
+import LiveRoom
+import Transport
+import WebSocket
+
+/// One node's gate to one room in cluster mode: every session of this node in the room goes
+/// through it. The gate finds out who runs the room (taking the lease if nobody does), then
+/// hands its members' work to the room itself (`.local`: this node owns it) or forwards it to
+/// the owner's inbox (`.remote`), and delivers what comes back.
+///
+/// When the owner changes (it died, was paused past its lease, or Redis restarted), the gate
+/// sends its members to reconnect (1012 "room moved"): they come back with their last `seq`,
+/// are welcomed by the new owner with exactly what they missed, and retry unanswered orders with
+/// the same ref. Lives on the loop that would run the room here; state touched on that loop only.
+final class ClusterRoom: @unchecked Sendable {
+    let id: String
+    let loop: EventLoop
+    private unowned let cluster: ClusterNode
+
+    enum Mode {
+        case idle
+        case resolving
+        case local(RoomHandle)
+        case remote(node: String, holder: String)
+    }
+
+    private var mode: Mode = .idle
+    /// Work waiting for the room to be found.
+    private var waiting: [() -> Void] = []
+    /// This node's sessions in the room.
+    private var members: [MemberID: LoopBound<WebSocketSession>] = [:]
+    /// A streamer opening the room: the owner if the room has to be created.
+    private var creator: String?
+    /// An owner check is on its way to Redis.
+    private var checking = false
+
+    init(id: String, loop: EventLoop, cluster: ClusterNode) {
+        self.id = id
+        self.loop = loop
+        self.cluster = cluster
+    }
+
+    private func onLoop(_ work: @escaping @Sendable (ClusterRoom) -> Void) {
+        if self.loop.inLoop {
+            work(self)
+        } else {
+            self.loop.execute { work(self) }
+        }
+    }
+
+    /// The room runs here (for tests and the status).
+    var isLocal: Bool {
+        self.loop.assertInLoop()
+        if case .local = self.mode { return true }
+        return false
+    }
+
+    // MARK: - Members (from sessions, any loop)
+
+    func join(_ session: WebSocketSession, as identity: Identity, since: UInt64?, epoch: String?, creating: Bool) {
+        let bound = LoopBound(session, loop: session.connection.loop)
+        let member = session.member
+        self.onLoop { gate in
+            gate.members[member] = bound
+            if creating && gate.creator == nil { gate.creator = identity.user }
+            gate.whenFound { gate in gate.sendJoin(member, bound, identity, since: since, epoch: epoch) }
+        }
+    }
+
+    private func sendJoin(_ member: MemberID, _ bound: LoopBound<WebSocketSession>, _ identity: Identity, since: UInt64?, epoch: String?) {
+        guard self.members[member] != nil else { return }  // left meanwhile
+        switch self.mode {
+        case .local(let handle):
+            self.cluster.runner.joinLocal(bound, member: member, as: identity, handle: handle, since: since, epoch: epoch)
+        case .remote(let node, _):
+            let from = RemoteMember(node: self.cluster.node, boot: self.cluster.boot, member: member)
+            let message = NodeMessage.join(room: self.id, from: from, identity: identity, since: since, epoch: epoch)
+            self.cluster.forward(message, to: node) { heard in
+                // Nobody listens on the owner's inbox: it is gone; find the room again.
+                if heard == 0 { self.onLoop { $0.move(reason: "room owner unreachable") } }
+            }
+        case .idle, .resolving:
+            break
+        }
+    }
+
+    func leave(_ session: WebSocketSession) {
+        self.cluster.fanOut.remove(session, room: self.id)
+        let member = session.member
+        self.onLoop { gate in
+            guard gate.members.removeValue(forKey: member) != nil else { return }
+            switch gate.mode {
+            case .local(let handle):
+                gate.cluster.runner.leave(member: member, handle: handle)
+            case .remote(let node, _):
+                let from = RemoteMember(node: gate.cluster.node, boot: gate.cluster.boot, member: member)
+                gate.cluster.forward(.leave(room: gate.id, from: from), to: node) { _ in }
+            case .idle, .resolving:
+                break
+            }
+            if gate.members.isEmpty, case .remote = gate.mode { gate.forgetRemote() }
+        }
+    }
+
+    func submit(_ command: RoomCommand, ref: String?, message: [UInt8], from member: MemberID) {
+        self.onLoop { gate in
+            switch gate.mode {
+            case .local(let handle):
+                gate.cluster.runner.submit(command, ref: ref, from: member, handle: handle)
+            case .remote(let node, _):
+                let from = RemoteMember(node: gate.cluster.node, boot: gate.cluster.boot, member: member)
+                let forwarded = NodeMessage.command(room: gate.id, from: from, message: String(decoding: message, as: UTF8.self))
+                gate.cluster.forward(forwarded, to: node) { heard in
+                    guard heard != 1 else { return }
+                    gate.onLoop { gate in
+                        gate.reply(.error(code: .unavailable, message: "the room is moving; try again", ref: ref), to: member)
+                        if heard == 0 { gate.move(reason: "room owner unreachable") }
+                    }
+                }
+            case .idle, .resolving:
+                gate.reply(.error(code: .unavailable, message: "the room is starting; try again", ref: ref), to: member)
+            }
+        }
+    }
+
+    /// An answer the session decided itself.
+    func reply(_ event: RoomEvent, to member: MemberID) {
+        self.onLoop { gate in
+            if case .local(let handle) = gate.mode {
+                gate.cluster.runner.reply(event, to: member, handle: handle)
+            } else {
+                let frame = ServerFrame.make(.text, payload: RoomWireCodec.encode(event))
+                gate.members[member]?.withValueOnLoop { $0.connection.enqueue(frame) }
+            }
+        }
+    }
+
+    // MARK: - Finding the room
+
+    private func whenFound(_ work: @escaping (ClusterRoom) -> Void) {
+        switch self.mode {
+        case .local, .remote:
+            work(self)
+        case .resolving:
+            self.waiting.append { work(self) }
+        case .idle:
+            self.waiting.append { work(self) }
+            self.resolve()
+        }
+    }
+
+    private func resolve() {
+        self.mode = .resolving
+        let cluster = self.cluster
+        let requestedAt = MonotonicClock.millis()
+        cluster.store.acquire(room: self.id, node: cluster.node, boot: cluster.boot, ttl: cluster.leaseMillis) { reply in
+            self.onLoop { gate in
+                switch reply {
+                case .granted(let token):
+                    let lease = Lease(token: token, requestedAt: requestedAt, duration: cluster.leaseMillis, margin: cluster.marginMillis)
+                    cluster.metrics.leaseChanges.increment("acquired")
+                    gate.takeOver(lease)
+                case .held(let holder):
+                    guard let owner = leaseHolderNode(holder), owner.node != cluster.node || owner.boot != cluster.boot else {
+                        // Ours already (a handle is being placed); look again shortly.
+                        return gate.retryLater()
+                    }
+                    gate.follow(node: owner.node, holder: holder)
+                case .failed:
+                    gate.fail("the room's store is unavailable; try again")
+                }
+            }
+        }
+    }
+
+    private func retryLater() {
+        self.mode = .idle
+        self.loop.schedule(after: 200_000_000) { [weak self] in
+            guard let self, case .idle = self.mode, !self.waiting.isEmpty else { return }
+            self.resolve()
+        }
+    }
+
+    /// This node now holds the lease: rebuild the room from Redis, then let the waiting in.
+    private func takeOver(_ lease: Lease) {
+        let cluster = self.cluster
+        let epoch = String(WallClock.nowMillis(), radix: 36)
+        cluster.store.load(room: self.id, token: lease.token, newEpoch: epoch) { stored in
+            self.onLoop { gate in
+                guard let stored else { return gate.fail("the room could not be read; try again") }
+                guard stored.snapshot != nil || gate.creator != nil else {
+                    cluster.store.release(room: gate.id, node: cluster.node, boot: cluster.boot, token: lease.token)
+                    return gate.fail("no room '\(gate.id)'", code: 4004)
+                }
+                let handle = cluster.runner.host(stored, id: gate.id, creator: gate.creator, lease: lease, gate: gate)
+                gate.mode = .local(handle)
+                gate.runWaiting()
+            }
+        }
+    }
+
+    /// Another node runs the room: listen to its channel, then forward.
+    private func follow(node: String, holder: String) {
+        self.mode = .remote(node: node, holder: holder)
+        let subscriber = self.cluster.subscriber
+        let channel = ClusterKeys.events(self.id)
+        subscriber.loop.execute {
+            // Joins go out only once the room's broadcasts reach us: a welcome is never
+            // followed by a gap.
+            subscriber.connection.subscribe(channel) { self.onLoop { $0.runWaiting() } }
+        }
+    }
+
+    private func runWaiting() {
+        let work = self.waiting
+        self.waiting = []
+        for item in work { item() }
+    }
+
+    private func fail(_ why: String, code: UInt16 = 1013) {
+        self.mode = .idle
+        self.waiting = []
+        self.creator = nil
+        let members = self.members
+        self.members = [:]
+        for (_, bound) in members {
+            bound.withValueOnLoop { session in
+                session.connection.enqueue(
+                    ServerFrame.make(.text, payload: RoomWireCodec.encode(.error(code: .unavailable, message: why, ref: nil))))
+                session.close(code: code, reason: why)
+            }
+        }
+    }
+
+    // MARK: - Owner changes
+
+    /// Once a second (from the heartbeat, any loop): a room run elsewhere is checked against its
+    /// lease; when the holder changed or the lease is gone, members are sent to reconnect.
+    func checkOwner() {
+        self.onLoop { gate in
+            guard case .remote(_, let holder) = gate.mode, !gate.checking else { return }
+            gate.checking = true
+            gate.cluster.commands.send(["GET", ClusterKeys.lease(gate.id)]) { result in
+                gate.onLoop { gate in
+                    gate.checking = false
+                    guard case .success(let value) = result, case .remote(_, let known) = gate.mode, known == holder else { return }
+                    if value.string != holder { gate.move(reason: "room moved") }
+                }
+            }
+        }
+    }
+
+    func moveIfRemote(reason: String) {
+        self.onLoop { gate in
+            if case .remote = gate.mode { gate.move(reason: reason) }
+        }
+    }
+
+    /// The room is not where this gate thought: every member here reconnects (and finds it).
+    func move(reason: String) {
+        self.loop.assertInLoop()
+        if case .remote = self.mode { self.forgetRemote() }
+        self.mode = .idle
+        self.creator = nil
+        self.cluster.metrics.roomsMoved.increment()
+        let members = self.members
+        self.members = [:]
+        for (_, bound) in members { bound.withValueOnLoop { $0.close(code: 1012, reason: reason) } }
+    }
+
+    /// The room this node ran is given up (lease lost, or a write whose outcome is unknown).
+    func ownerGaveUp(reason: String) {
+        self.loop.assertInLoop()
+        self.move(reason: reason)
+    }
+
+    private func forgetRemote() {
+        let subscriber = self.cluster.subscriber
+        let channel = ClusterKeys.events(self.id)
+        subscriber.loop.execute { subscriber.connection.unsubscribe(channel) }
+        self.mode = .idle
+    }
+
+    // MARK: - From the owner
+
+    /// Broadcast from the room's channel (on loop 0): to this node's audience of the room.
+    func broadcast(_ frame: SharedBytes, droppable: Bool) {
+        self.cluster.fanOut.broadcast(frame, droppable: droppable, room: self.id)
+    }
+
+    func deliver(_ members: [MemberID], event: String, welcome: Bool, staff: Bool) {
+        let frame = ServerFrame.make(.text, payload: Array(event.utf8))
+        let room = self.id
+        let fanOut = self.cluster.fanOut
+        self.onLoop { gate in
+            for member in members {
+                guard let bound = gate.members[member] else { continue }
+                bound.withValueOnLoop { session in
+                    guard session.connection.isOpen else { return }
+                    if welcome && staff { session.grantStaffAllowance() }
+                    session.connection.enqueue(frame)
+                    if welcome { fanOut.add(session, room: room) }
+                }
+            }
+        }
+    }
+
+    func close(_ members: [MemberID], code: UInt16, reason: String) {
+        self.onLoop { gate in
+            for member in members { gate.members[member]?.withValueOnLoop { $0.close(code: code, reason: reason) } }
+        }
+    }
+}
