@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "JSON", swiftSettings: swift6),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"], swiftSettings: swift6),
-        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth"], swiftSettings: swift6),
+        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom"], swiftSettings: swift6),
         .executableTarget(
             name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON"],
             path: "LoadTests/HometownLoad"),
@@ -67,7 +67,7 @@ let package = Package(
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"], swiftSettings: swift6),
         .testTarget(name: "LiveRoomTests", dependencies: ["LiveRoom"]),
-        .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom", "Transport"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom", "Transport", "RedisClient"], path: "Tests/TestSupport"),
         .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport", "Transport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -39,6 +39,12 @@ extension LoadEngine {
             viewer.epoch = value["epoch"]?.stringValue
             viewer.lastViewerCount = value["viewers"]?.intValue.map(Int.init)
             stats.connect.record(seconds: MonotonicClock.seconds() - viewer.connectStartedAt)
+            // Orders sent before a drop and never answered go again, with the same ref: the
+            // server answers a ref it already took with the same order, never a second one.
+            for attempt in viewer.orders where attempt.answers.isEmpty {
+                stats.ordersResent += 1
+                self.sendOrder(ref: attempt.ref, viewer, session)
+            }
         case "comment":
             guard value["shown"]?.boolValue == true, let seq = value["seq"]?.intValue.map({ UInt64($0) }) else { return }
             if let last = viewer.lastSeq {
@@ -63,6 +69,18 @@ extension LoadEngine {
             let status = value["status"]?.stringValue ?? "?"
             guard let ref = value["ref"]?.stringValue, let index = viewer.orders.firstIndex(where: { $0.ref == ref }) else {
                 stats.errors["order.result for an unknown ref", default: 0] += 1
+                return
+            }
+            if status == "unavailable" {
+                // "Try again": the store could not take it (a failing node, Redis restarting).
+                // A buyer taps again, with the same ref, after a short, jittered pause.
+                stats.unavailableAnswers += 1
+                let delay = UInt64(Double.random(in: 0.2...1.0) * 1e9)
+                session.connection.loop.schedule(after: delay) {
+                    guard !viewer.closed, !self.finished, let current = viewer.session, viewer.welcomed else { return }
+                    stats.ordersResent += 1
+                    self.sendOrder(ref: ref, viewer, current)
+                }
                 return
             }
             if viewer.orders[index].answers.isEmpty {

@@ -224,9 +224,8 @@ final class LoadEngine: @unchecked Sendable {
     private func open(_ streamer: Streamer, on loop: EventLoop) {
         let room = self.roomName(streamer.room)
         let path = "/live/\(room)?token=" + self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
-        streamer.session = ClientSession.connect(
-            loop: loop, host: self.targets[0].host, port: self.targets[0].port, source: nil, path: path
-        ) { session in
+        let target = self.targets[streamer.attempts % self.targets.count]
+        streamer.session = ClientSession.connect(loop: loop, host: target.host, port: target.port, source: nil, path: path) { session in
             session.onMessage = { session, message in self.streamerReceived(streamer, session, message) }
             session.onClose = { _, reason in
                 guard !self.finished else { return }
@@ -277,10 +276,10 @@ final class LoadEngine: @unchecked Sendable {
         let source = "127.0.0.\(1 + viewer.index % max(1, self.scenario.sources))"
         viewer.connectStartedAt = MonotonicClock.seconds()
         viewer.welcomed = false
-        viewer.session = ClientSession.connect(
-            loop: loop, host: self.targets[viewer.index % self.targets.count].host,
-            port: self.targets[viewer.index % self.targets.count].port, source: source, path: path
-        ) { session in
+        // Viewers spread over every target; each reconnect tries the next one, so the viewers
+        // of a node that died move to the others.
+        let target = self.targets[(viewer.index + viewer.reconnects) % self.targets.count]
+        viewer.session = ClientSession.connect(loop: loop, host: target.host, port: target.port, source: source, path: path) { session in
             session.onMessage = { session, message in self.viewerReceived(viewer, session, message) }
             session.onClose = { _, reason in
                 guard !viewer.closed, !self.finished else { return }
@@ -302,6 +301,7 @@ final class LoadEngine: @unchecked Sendable {
         let ceiling = min(15.0, 0.25 * Double(1 << min(viewer.attempts, 6)))
         viewer.attempts += 1
         viewer.reconnects += 1
+        self.stats[viewer.loop].reconnects += 1
         let delay = Double.random(in: 0...ceiling)
         loop.schedule(after: UInt64(delay * 1e9)) {
             guard !viewer.closed, !self.finished else { return }

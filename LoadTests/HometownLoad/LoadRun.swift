@@ -44,6 +44,10 @@ final class LoopStats {
     var closeCodes: [String: Int] = [:]
     var lostComments = 0
     var reorderedComments = 0
+    /// Orders sent again with the same ref (after a reconnect, or an `unavailable` answer).
+    var ordersResent = 0
+    var unavailableAnswers = 0
+    var reconnects = 0
 
     func copy() -> LoopStats {
         let copy = LoopStats()
@@ -58,6 +62,9 @@ final class LoopStats {
         copy.closeCodes = self.closeCodes
         copy.lostComments = self.lostComments
         copy.reorderedComments = self.reorderedComments
+        copy.ordersResent = self.ordersResent
+        copy.unavailableAnswers = self.unavailableAnswers
+        copy.reconnects = self.reconnects
         return copy
     }
 
@@ -73,6 +80,9 @@ final class LoopStats {
         self.closeCodes.merge(other.closeCodes, uniquingKeysWith: +)
         self.lostComments += other.lostComments
         self.reorderedComments += other.reorderedComments
+        self.ordersResent += other.ordersResent
+        self.unavailableAnswers += other.unavailableAnswers
+        self.reconnects += other.reconnects
     }
 }
 

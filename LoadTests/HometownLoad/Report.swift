@@ -22,6 +22,9 @@ struct Report {
     /// Raw sale numbers, so checks that need the whole run (several worker processes) can be
     /// recomputed when reports merge.
     var sale = SaleTotals()
+    /// How the run recovered from failures: reconnects, orders resent with their ref, `unavailable`
+    /// answers (summed across worker processes).
+    var counters: [String: Int] = [:]
 
     struct SaleTotals {
         /// Units each room's streamer put on sale.
@@ -195,6 +198,9 @@ struct Report {
         if !self.errors.isEmpty {
             out += "  errors: " + self.errors.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
         }
+        if !self.counters.isEmpty {
+            out += "  recovery: " + self.counters.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+        }
         for check in self.checks + self.thresholds {
             out += "  check \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)\n"
         }
@@ -229,6 +235,7 @@ struct Report {
                 .array(self.thresholds.map { .object([("name", .string($0.name)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })
             ),
             ("sale", self.sale.json),
+            ("counters", .object(self.counters.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
             ("passed", .bool(self.passed)),
         ])
     }
@@ -258,6 +265,7 @@ struct Report {
         self.checks = checks("checks")
         self.thresholds = checks("thresholds")
         self.sale = SaleTotals(json: json["sale"])
+        self.counters = Dictionary(uniqueKeysWithValues: (json["counters"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
     }
 
     init(
@@ -334,6 +342,7 @@ struct Report {
         sale.hasStreamers = false
         for report in reports { sale.add(report.sale) }
         merged.sale = sale
+        merged.counters = reports.reduce(into: [:]) { $0.merge($1.counters, uniquingKeysWith: +) }
         if reports.count > 1 && sale.hasStreamers {
             for check in Self.saleChecks(sale, scope: "all \(reports.count) parts") {
                 if let index = merged.checks.firstIndex(where: { $0.name == check.name }) { merged.checks[index] = check }

@@ -119,11 +119,13 @@ func runScenario(_ arguments: [String]) -> Int32 {
         ],
         timeline: engine.timeline, errors: stats.errors, checks: Report.checks(engine, stats), thresholds: thresholds)
     report.sale = Report.saleTotals(engine)
+    report.counters = ["reconnects": stats.reconnects, "orders_resent": stats.ordersResent, "unavailable_answers": stats.unavailableAnswers]
     if worker.count > 1 {
         // A worker's report goes to its parent, which merges and judges the whole run.
         if let reportPath, !writeJSON(report.json, to: reportPath) { return 2 }
         return 0
     }
+    report.checks.append(StoredOrdersCheck.run(scenario: scenario, runID: engine.runID, acceptedIDs: report.sale.acceptedIDs))
     print(report.text, terminator: "")
     if let reportPath, !writeJSON(report.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
     if let htmlPath, !writeFile(htmlPath, report.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }
@@ -200,6 +202,7 @@ func runWorkers(
     // Thresholds judge the whole run's distribution, not each part's.
     let histogram = { (name: String) in merged.histograms.first(where: { $0.name == name })?.histogram ?? LatencyHistogram() }
     merged.thresholds = thresholdChecks(scenario, orderAck: histogram("order_ack"), commentFanout: histogram("comment_fanout"))
+    merged.checks.append(StoredOrdersCheck.run(scenario: scenario, runID: runID, acceptedIDs: merged.sale.acceptedIDs))
     print(merged.text, terminator: "")
     if let reportPath, !writeJSON(merged.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
     if let htmlPath, !writeFile(htmlPath, merged.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }

@@ -59,7 +59,8 @@ public enum LeaseReply: Equatable, Sendable {
 /// The lease operations, as the Lua scripts in `ClusterScripts` implement them in Redis. A fake
 /// in the tests implements the same rules on a fake clock.
 public protocol LeaseStore: AnyObject, Sendable {
-    /// Takes the room if nobody holds it (or the holder is an earlier life of this same node).
+    /// Takes the room if nobody holds it (or this same node does: a node asks only for rooms it
+    /// does not run, so whatever lease it held is one it gave up).
     func acquire(room: String, node: String, boot: String, ttl: Int64, _ done: @escaping @Sendable (LeaseReply) -> Void)
     /// Extends the lease if `token` is still the room's fence; true when renewed, false when
     /// another node took it, nil when the answer is unknown.

@@ -102,7 +102,7 @@ public final class HometownServer: Sendable {
             "/api/rooms/{name}/orders", methods: ["GET"],
             OrderExportHandler(
                 secret: self.config.auth.jwtSecret, directory: self.directory, dataDirectory: self.config.dataDirectory,
-                journalEnabled: self.config.journal.enabled))
+                journalEnabled: self.config.journal.enabled, redis: self.config.cluster.enabled ? self.config.cluster.redis : nil))
         return router
     }
 

@@ -1,3 +1,5 @@
+import Cluster
+import RedisClient
 import JSON
 import LiveRoom
 import OrderJournal
@@ -54,6 +56,38 @@ public enum OrderExport {
     public static func page(dataDirectory: String, room: String, after: String?, limit: Int) throws -> [Order] {
         let store = try SQLiteOrderStore(path: dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
         return try store.orders(room: room, after: after, limit: limit)
+    }
+}
+
+extension OrderExport {
+    /// Cluster mode: one page of a room's orders from Redis (every node's orders for the room are
+    /// in its one list), and the room's owner; nil when no such room exists. Blocking: for a
+    /// thread of its own or the command line.
+    public static func page(redis: String, room: String, after: String?, limit: Int) throws -> (owner: String, orders: [Order])? {
+        let client = try BlockingRedisClient(url: try RedisURL(redis))
+        guard case .bulkString(let state?) = try client.command(["GET", ClusterKeys.state(room)]) else { return nil }
+        let owner = try ClusterCodec.decodeSnapshot(state).owner
+        // Walked in chunks, so a page deep in a large room does not hold every order at once.
+        let chunk = 5000
+        var start = 0
+        var found = after == nil
+        var page: [Order] = []
+        while page.count < limit {
+            let items = try client.command(["LRANGE", ClusterKeys.orders(room), String(start), String(start + chunk - 1)]).array ?? []
+            for item in items {
+                guard case .bulkString(let bytes?) = item else { continue }
+                let order = try ClusterCodec.decodeOrder(bytes)
+                if found {
+                    page.append(order)
+                    if page.count == limit { break }
+                } else if order.id == after {
+                    found = true
+                }
+            }
+            if items.count < chunk { break }
+            start += chunk
+        }
+        return (owner, page)
     }
 }
 

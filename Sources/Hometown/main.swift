@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import Gateway
+import LiveRoom
 
 // The `hometown` executable: read the configuration, start the loops, wait for a signal.
 
@@ -39,7 +40,15 @@ if case .orders(let room, let format, let after) = options.command {
     var first = true
     do {
         while true {
-            let page = try OrderExport.page(dataDirectory: config.dataDirectory, room: room, after: cursor, limit: OrderExport.maxLimit)
+            let page: [LiveRoom.Order]
+            if config.cluster.enabled {
+                // Cluster mode: the room's orders from Redis, whichever node took them.
+                guard let found = try OrderExport.page(redis: config.cluster.redis, room: room, after: cursor, limit: OrderExport.maxLimit)
+                else { throw ConfigurationLoader.Error(key: "room", problem: "no room '\(room)' in Redis") }
+                page = found.orders
+            } else {
+                page = try OrderExport.page(dataDirectory: config.dataDirectory, room: room, after: cursor, limit: OrderExport.maxLimit)
+            }
             if page.isEmpty { break }
             let bytes = OrderExport.render(page, format: format == "csv" ? .csv : .jsonLines, header: first)
             FileHandle.standardOutput.write(Data(bytes))
@@ -48,7 +57,8 @@ if case .orders(let room, let format, let after) = options.command {
         }
         if first && format == "csv" { print("order,room,sku,user,name,qty,price,ts,ref") }
     } catch {
-        FileHandle.standardError.write("hometown: cannot read orders from \(config.dataDirectory): \(error)\n".data(using: .utf8)!)
+        let source = config.cluster.enabled ? config.cluster.redis : config.dataDirectory
+        FileHandle.standardError.write("hometown: cannot read orders from \(source): \(error)\n".data(using: .utf8)!)
         exit(1)
     }
     exit(0)

@@ -33,6 +33,8 @@ final class ClusterRoom: @unchecked Sendable {
     private var creator: String?
     /// An owner check is on its way to Redis.
     private var checking = false
+    /// A holder found gone (nobody listens on its inbox): its lease is waited out, not followed.
+    private var deadHolder: String?
 
     init(id: String, loop: EventLoop, cluster: ClusterNode) {
         self.id = id
@@ -77,7 +79,7 @@ final class ClusterRoom: @unchecked Sendable {
             let message = NodeMessage.join(room: self.id, from: from, identity: identity, since: since, epoch: epoch)
             self.cluster.forward(message, to: node) { heard in
                 // Nobody listens on the owner's inbox: it is gone; find the room again.
-                if heard == 0 { self.onLoop { $0.move(reason: "room owner unreachable") } }
+                if heard == 0 { self.onLoop { $0.ownerGone() } }
             }
         case .idle, .resolving:
             break
@@ -114,7 +116,7 @@ final class ClusterRoom: @unchecked Sendable {
                     guard heard != 1 else { return }
                     gate.onLoop { gate in
                         gate.reply(.error(code: .unavailable, message: "the room is moving; try again", ref: ref), to: member)
-                        if heard == 0 { gate.move(reason: "room owner unreachable") }
+                        if heard == 0 { gate.ownerGone() }
                     }
                 }
             case .idle, .resolving:
@@ -161,10 +163,9 @@ final class ClusterRoom: @unchecked Sendable {
                     cluster.metrics.leaseChanges.increment("acquired")
                     gate.takeOver(lease)
                 case .held(let holder):
-                    guard let owner = leaseHolderNode(holder), owner.node != cluster.node || owner.boot != cluster.boot else {
-                        // Ours already (a handle is being placed); look again shortly.
-                        return gate.retryLater()
-                    }
+                    // The last owner is gone but its lease has not run out: members wait (their
+                    // joins queued here) and we ask again until it has.
+                    guard holder != gate.deadHolder, let owner = leaseHolderNode(holder) else { return gate.retryLater() }
                     gate.follow(node: owner.node, holder: holder)
                 case .failed:
                     gate.fail("the room's store is unavailable; try again")
@@ -174,9 +175,13 @@ final class ClusterRoom: @unchecked Sendable {
     }
 
     private func retryLater() {
-        self.mode = .idle
-        self.loop.schedule(after: 200_000_000) { [weak self] in
-            guard let self, case .idle = self.mode, !self.waiting.isEmpty else { return }
+        self.mode = .resolving
+        self.loop.schedule(after: 250_000_000) { [weak self] in
+            guard let self, case .resolving = self.mode else { return }
+            guard !self.waiting.isEmpty else {
+                self.mode = .idle
+                return
+            }
             self.resolve()
         }
     }
@@ -248,6 +253,15 @@ final class ClusterRoom: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The owner we forward to does not listen any more (its process died): remember its lease,
+    /// so reconnecting members wait it out here instead of being sent to it again.
+    func ownerGone() {
+        self.loop.assertInLoop()
+        guard case .remote(_, let holder) = self.mode else { return }
+        self.deadHolder = holder
+        self.move(reason: "room owner unreachable")
     }
 
     func moveIfRemote(reason: String) {

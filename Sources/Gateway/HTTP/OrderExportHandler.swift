@@ -1,4 +1,5 @@
 import Auth
+import LiveRoom
 import Synchronization
 import Transport
 import WebSocket
@@ -12,10 +13,15 @@ final class OrderExportHandler: HTTPHandler {
     let directory: RoomDirectory
     let dataDirectory: String
     let journalEnabled: Bool
+    /// Cluster mode: orders are read from this Redis, whichever node ran the room.
+    let redis: String?
     let maxConcurrent: Int
     private let running = Atomic<Int>(0)
 
-    init(secret: String, directory: RoomDirectory, dataDirectory: String, journalEnabled: Bool, maxConcurrent: Int = 2) {
+    init(
+        secret: String, directory: RoomDirectory, dataDirectory: String, journalEnabled: Bool, redis: String? = nil, maxConcurrent: Int = 2
+    ) {
+        self.redis = redis
         self.secret = secret
         self.directory = directory
         self.dataDirectory = dataDirectory
@@ -31,14 +37,15 @@ final class OrderExportHandler: HTTPHandler {
         else {
             return reply(.text(.unauthorized, "a valid streamer or admin token is required\n"))
         }
-        guard let handle = self.directory.handleOrLoad(room) else {
-            return reply(.text(.notFound, "no room '\(room)'\n"))
-        }
         // The same authority as in the room: its owner or an admin (a token's room claim alone
         // gives a streamer no authority over a room someone else owns).
-        let allowed = claims.role == "admin" || (claims.role == "streamer" && claims.sub == handle.owner)
-        guard allowed else {
-            return reply(.text(.forbidden, "only this room's owner or an admin may export its orders\n"))
+        let allowed: @Sendable (String) -> Bool = { owner in claims.role == "admin" || (claims.role == "streamer" && claims.sub == owner) }
+        let forbidden = HTTPResponse.text(.forbidden, "only this room's owner or an admin may export its orders\n")
+        if self.redis == nil {
+            guard let handle = self.directory.handleOrLoad(room) else {
+                return reply(.text(.notFound, "no room '\(room)'\n"))
+            }
+            guard allowed(handle.owner) else { return reply(forbidden) }
         }
         let formatName = head.queryValue("format") ?? "jsonl"
         guard let format = OrderExport.Format(rawValue: formatName == "json" ? "jsonl" : formatName) else {
@@ -51,7 +58,7 @@ final class OrderExportHandler: HTTPHandler {
             }
             pageSize = value
         }
-        guard self.journalEnabled else {
+        guard self.journalEnabled || self.redis != nil else {
             return reply(.text(.serviceUnavailable, "the order journal is off (journal.enabled: false)\n"))
         }
         guard self.running.wrappingAdd(1, ordering: .relaxed).newValue <= self.maxConcurrent else {
@@ -61,10 +68,20 @@ final class OrderExportHandler: HTTPHandler {
         let after = head.queryValue("after")
         let limit = pageSize
         let dataDirectory = self.dataDirectory
+        let redis = self.redis
         Threads.detach { [self] in
             defer { self.running.wrappingSubtract(1, ordering: .relaxed) }
             do {
-                let orders = try OrderExport.page(dataDirectory: dataDirectory, room: room, after: after, limit: limit)
+                let orders: [Order]
+                if let redis {
+                    guard let found = try OrderExport.page(redis: redis, room: room, after: after, limit: limit) else {
+                        return reply(.text(.notFound, "no room '\(room)'\n"))
+                    }
+                    guard allowed(found.owner) else { return reply(forbidden) }
+                    orders = found.orders
+                } else {
+                    orders = try OrderExport.page(dataDirectory: dataDirectory, room: room, after: after, limit: limit)
+                }
                 let type = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
                 reply(
                     HTTPResponse(
