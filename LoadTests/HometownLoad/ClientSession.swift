@@ -22,8 +22,11 @@ final class ClientSession: ConnectionHandler {
     var onClose: ((ClientSession, String) -> Void)?
     /// Free for the scenario (buyer index, say).
     var tag = 0
+    /// "host:port" this session is connected to.
+    let host: String
 
     init(connection: Connection, host: String, path: String) {
+        self.host = host
         self.connection = connection
         var generator = SystemRandomNumberGenerator()
         let key = Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })

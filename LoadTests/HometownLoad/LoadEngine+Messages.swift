@@ -62,9 +62,17 @@ extension LoadEngine {
             viewer.lastViewerCount = value["count"]?.intValue.map(Int.init)
         case "sale":
             guard viewer.buyer, !viewer.ordered, value["sku"]?.stringValue == self.scenario.saleSKU,
-                value["state"]?.stringValue == "live"
+                value["state"]?.stringValue == "live", !viewer.waitingToBuy
             else { return }
-            self.placeOrder(viewer, session)
+            guard self.scenario.buySpreadSeconds > 0 else { return self.placeOrder(viewer, session) }
+            viewer.waitingToBuy = true
+            let delay = UInt64(Double.random(in: 0...self.scenario.buySpreadSeconds) * 1e9)
+            session.connection.loop.schedule(after: delay) {
+                viewer.waitingToBuy = false
+                // On whatever connection the viewer has by then (it may have moved nodes).
+                guard !viewer.ordered, !viewer.closed, !self.finished, viewer.welcomed, let current = viewer.session else { return }
+                self.placeOrder(viewer, current)
+            }
         case "order.result":
             let status = value["status"]?.stringValue ?? "?"
             guard let ref = value["ref"]?.stringValue, let index = viewer.orders.firstIndex(where: { $0.ref == ref }) else {
@@ -154,11 +162,30 @@ extension LoadEngine {
         self.stats[viewer.loop].messagesOut += 1
     }
 
+    /// A streamer back after a drop reloads the room's orders from the export, as a studio page
+    /// does: orders announced while it was away are in the store (acknowledged means stored), and
+    /// everything after this welcome arrives on the order stream. Off the loop (a blocking read).
+    func catchUpOrders(_ streamer: Streamer, _ session: ClientSession) {
+        let room = self.roomName(streamer.room)
+        let token = self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
+        let host = session.host
+        let loop = session.connection.loop
+        Threads.detach {
+            let parts = host.split(separator: ":")
+            guard parts.count == 2, let port = UInt16(parts[1]),
+                let ids = StoredOrdersCheck.export(host: String(parts[0]), port: port, room: room, token: token)
+            else { return }
+            loop.execute { streamer.streamedOrders.formUnion(ids) }
+        }
+    }
+
     func streamerReceived(_ streamer: Streamer, _ session: ClientSession, _ message: WebSocketMessage) {
         guard let value = try? JSONParser.parse(message.payload), let type = value["type"]?.stringValue else { return }
         switch type {
         case "welcome":
             streamer.attempts = 0
+            streamer.welcomes += 1
+            if streamer.welcomes > 1 { self.catchUpOrders(streamer, session) }
             let existing = Set((value["products"]?.arrayValue ?? []).compactMap { $0["sku"]?.stringValue })
             session.send(text: #"{"type":"room.open","title":"load test \#(self.scenario.name)"}"#)
             for product in self.scenario.products where !existing.contains(product.sku) {

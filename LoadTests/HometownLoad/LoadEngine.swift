@@ -290,6 +290,14 @@ final class LoadEngine: @unchecked Sendable {
         if viewer.session == nil {
             self.stats[viewer.loop].errors["connect failed", default: 0] += 1
             self.reconnect(viewer, on: loop)
+        } else if let session = viewer.session {
+            // A node that accepts but never answers (a stopped process: the kernel still takes
+            // the connection) is given 5 s, like a browser's timeout, then the next one is tried.
+            loop.schedule(after: 5_000_000_000) {
+                guard viewer.session === session, !viewer.welcomed, !viewer.closed, !self.finished else { return }
+                self.stats[viewer.loop].errors["no welcome within 5 s", default: 0] += 1
+                session.connection.abort()
+            }
         }
     }
 

@@ -108,6 +108,8 @@ final class Viewer {
     /// This buyer's orders, one ref each, in the order placed.
     var orders: [OrderAttempt] = []
     var ordered: Bool { !self.orders.isEmpty }
+    /// Saw the sale go live and will tap after its spread delay.
+    var waitingToBuy = false
 
     init(index: Int, room: Int, loop: Int, buyer: Bool) {
         self.index = index
@@ -139,6 +141,7 @@ final class Streamer {
     var soldOutAt = 0.0
     var streamedOrders: Set<String> = []
     var attempts = 0
+    var welcomes = 0
 
     init(room: Int, loop: Int) {
         self.room = room

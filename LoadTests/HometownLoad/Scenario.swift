@@ -46,6 +46,9 @@ struct Scenario {
     /// Distinct orders (new refs) a buyer places while they keep being accepted: above the sale's
     /// limit, the last ones must come back `limit_reached`.
     var ordersPerBuyer = 1
+    /// Buyers tap within this many seconds of the sale going live (uniformly), instead of all at
+    /// once: a sale that lasts long enough for something to happen in the middle of it.
+    var buySpreadSeconds = 0.0
     var sources = 4
     var loops = 2
     /// Failing thresholds: p99 limits in milliseconds (0 = none).
@@ -113,6 +116,7 @@ struct Scenario {
             s.buyQuantity = Int(buyers["qty"]?.intValue ?? 1)
             s.retries = Int(buyers["retries"]?.intValue ?? 1)
             s.ordersPerBuyer = max(1, Int(buyers["orders"]?.intValue ?? 1))
+            s.buySpreadSeconds = max(0, try number(buyers["spread_seconds"], "buyers.spread_seconds") ?? 0)
         }
         s.sources = Int(root["sources"]?.intValue ?? 4)
         s.loops = Int(root["loops"]?.intValue ?? 2)

@@ -97,6 +97,7 @@ public final class HometownServer: Sendable {
         router.add("/readyz", ReadinessHandler(readiness: self.readiness))
         router.add("/metrics", MetricsHandler(render: { [unowned self] in self.renderMetrics() }))
         router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
+        router.add("/api/cluster", ClusterStatusHandler(secret: self.config.auth.jwtSecret, cluster: self.cluster))
         router.add("/api/dev/token", DevTokenHandler(enabled: self.config.devLoginEnabled, secret: self.config.auth.jwtSecret))
         router.add(
             "/api/rooms/{name}/orders", methods: ["GET"],

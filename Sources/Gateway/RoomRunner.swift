@@ -130,11 +130,11 @@ final class RoomRunner: Sendable {
             state.lease = lease
             state.gate = gate
             guard isNew, let cluster = self.cluster else { return }
-            cluster.noteCreated(id)
             state.saving = true
             cluster.store.save(handle.room.snapshot(), token: lease.token) { result in
                 handle.loop.execute {
                     if result == .stored {
+                        cluster.noteCreated(id)
                         handle.room.saveSucceeded()
                         self.resume(handle)
                     } else {

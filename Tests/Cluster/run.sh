@@ -51,7 +51,7 @@ run_one() {
     pids=()
     for n in 1 2 3; do
         local port; port=$(free_port)
-        "$bin/hometown" --config "$work/node.json" --port "$port" --redis "$url" --node-id "node$n" --log-level warn \
+        "$bin/hometown" --config "$work/node.json" --port "$port" --redis "$url" --node-id "node$n" --log-level info \
             > "$work/$kind-node$n.log" 2>&1 &
         node_pids+=("$!"); pids+=("$!"); ports+=("$port")
     done

@@ -116,6 +116,7 @@ final class ClusterNode: Sendable {
             subscriber.onDown = { self.up.withLock { $0.subscriber = false } }
             subscriber.onMessage = { channel, payload in self.received(channel: channel, payload: payload) }
             subscriber.subscribe(self.inbox)
+            subscriber.subscribe(ClusterKeys.created)
             commands.start()
             subscriber.start()
             var last: UInt64 = 0
@@ -189,7 +190,11 @@ final class ClusterNode: Sendable {
         self.directory.handle(for: id) != nil || self.knownRooms.withLock { $0.contains(id) }
     }
 
-    func noteCreated(_ id: String) { self.knownRooms.withLock { _ = $0.insert(id) } }
+    /// A room this node created (and stored): known here now, and told to every other node.
+    func noteCreated(_ id: String) {
+        self.knownRooms.withLock { _ = $0.insert(id) }
+        self.commands.send(["PUBLISH", ClusterKeys.created, id]) { _ in }
+    }
 
     /// This node's gate to `room` (made on first use).
     func gate(_ room: String) -> ClusterRoom {
@@ -234,6 +239,11 @@ final class ClusterNode: Sendable {
             self.handle(message)
             return
         }
+        if channel == ClusterKeys.created {
+            let room = String(decoding: payload, as: UTF8.self)
+            self.knownRooms.withLock { _ = $0.insert(room) }
+            return
+        }
         // A room's broadcast: "ht:{room}:events", first byte d(roppable) or k(eep).
         guard channel.hasPrefix("ht:{"), channel.hasSuffix("}:events"), let flag = payload.first else { return }
         let room = String(channel.dropFirst(4).dropLast(8))
@@ -270,16 +280,17 @@ final class ClusterNode: Sendable {
 
     // MARK: - Operations
 
-    /// `/api/cluster`: every node's last status, and every known room's lease.
+    /// `/api/cluster`: every node's last status (its rooms and the ones it runs), and for every
+    /// room in the cluster, its owner, fencing token and lease age.
     func status(_ done: @escaping @Sendable (JSONValue?) -> Void) {
         let rooms = self.knownRooms.withLock { $0.sorted() }
         let connection = self.commands
+        let leaseMillis = self.leaseMillis
         connection.send(["HGETALL", ClusterKeys.nodes]) { result in
             guard case .success(let value) = result, let fields = value.array else { return done(nil) }
-            var keys = [ClusterKeys.nodes]
-            keys = rooms.map { ClusterKeys.lease($0) }
-            let leaseQuery: [String] = rooms.isEmpty ? ["PING"] : ["MGET"] + keys
-            connection.send(leaseQuery) { leaseResult in
+            // Each lease's holder and time to live, read in one step.
+            let script = "local r = {} for _, k in ipairs(KEYS) do r[#r+1] = redis.call('GET', k) or '' r[#r+1] = redis.call('PTTL', k) end return r"
+            connection.send(["EVAL", script, String(rooms.count)] + rooms.map(ClusterKeys.lease)) { leaseResult in
                 var nodes: [JSONValue] = []
                 var index = 0
                 while index + 1 < fields.count {
@@ -288,13 +299,14 @@ final class ClusterNode: Sendable {
                     nodes.append(.object([("node", .string(name)), ("status", info)]))
                     index += 2
                 }
-                let holders = (try? leaseResult.get())?.array ?? []
+                let leases = (try? leaseResult.get())?.array ?? []
                 let owners: [JSONValue] = rooms.enumerated().map { offset, room in
-                    let holder = offset < holders.count ? holders[offset].string : nil
-                    let parsed = holder.flatMap(leaseHolderNode)
+                    let holder = 2 * offset < leases.count ? leases[2 * offset].string.flatMap(leaseHolderNode) : nil
+                    let ttl = 2 * offset + 1 < leases.count ? leases[2 * offset + 1].integer ?? -2 : -2
                     return .object([
-                        ("room", .string(room)), ("owner", parsed.map { .string($0.node) } ?? .null),
-                        ("token", parsed.map { .int(Int64($0.token)) } ?? .null),
+                        ("room", .string(room)), ("owner", holder.map { .string($0.node) } ?? .null),
+                        ("token", holder.map { .int(Int64($0.token)) } ?? .null),
+                        ("lease_age_ms", holder != nil && ttl >= 0 ? .int(max(0, leaseMillis - ttl)) : .null),
                     ])
                 }
                 done(.object([("node", .string(self.node)), ("nodes", .array(nodes)), ("rooms", .array(owners))]))

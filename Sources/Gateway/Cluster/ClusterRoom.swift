@@ -277,6 +277,7 @@ final class ClusterRoom: @unchecked Sendable {
         self.mode = .idle
         self.creator = nil
         self.cluster.metrics.roomsMoved.increment()
+        Log.info("room members sent to reconnect", ["room": self.id, "reason": reason, "members": self.members.count])
         let members = self.members
         self.members = [:]
         for (_, bound) in members { bound.withValueOnLoop { $0.close(code: 1012, reason: reason) } }
