@@ -7,10 +7,13 @@
 #   3. a flash-sale smoke run of hometown-load;
 #   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
 #      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
-#   5. the libFuzzer harnesses for the frame reader and the HTTP head parser, bounded in time.
+#   5. the cluster test: three nodes on Debian's redis-server, the owner killed (-9), paused past
+#      its lease, and Redis restarted, each in the middle of a flash sale (Tests/Cluster/run.sh);
+#   6. the libFuzzer harnesses for the frame reader, the HTTP head parser and the RESP decoder,
+#      bounded in time.
 # Installs what it needs on a fresh Debian machine. Fails loudly on the first failing step.
 #
-# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1, SKIP_BROWSER=1.
+# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1, SKIP_BROWSER=1, SKIP_CLUSTER=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,7 +21,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "system packages"
 missing=()
-for package in libssl-dev libsqlite3-dev pkg-config sqlite3; do
+for package in libssl-dev libsqlite3-dev pkg-config sqlite3 redis-server; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,6 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+# Redis is installed: the tests that talk to a real redis-server must run, not skip.
+export HOMETOWN_REQUIRE_REDIS=1
 
 step "formatting (swift format lint, .swift-format)"
 swift format lint --strict --recursive Sources Tests LoadTests Package.swift
@@ -39,6 +44,9 @@ timeout 900 swift test --skip-build 2>&1 | tee /tmp/hometown-swift-test.log
 swift_line=$(grep -E "Test run with [0-9]+ tests? .*passed" /tmp/hometown-swift-test.log | tail -1 || true)
 [ -n "$swift_line" ] || { echo "swift test did not report a passing run" >&2; exit 1; }
 swift_count=$(echo "$swift_line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/')
+# XCTest suites (the cluster, RESP and lease tests) report separately.
+xctest_line=$(grep -A1 "Test Suite 'All tests' passed" /tmp/hometown-swift-test.log | grep -E "Executed [0-9]+ tests?, with 0 failures" | tail -1 || true)
+[ -n "$xctest_line" ] && swift_count=$((swift_count + $(echo "$xctest_line" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')))
 
 step "unit and end-to-end tests again under ThreadSanitizer"
 # Every suite runs under TSan (none is excluded). A data race fails the run: TSan makes the test
@@ -95,6 +103,16 @@ if [ "${SKIP_BROWSER:-0}" != 1 ]; then
     browser_count=${browser_line%% *}
 fi
 
+cluster_runs=0
+if [ "${SKIP_CLUSTER:-0}" != 1 ]; then
+    step "cluster test: 3 nodes on redis-server; owner killed, owner paused, Redis restarted mid-sale"
+    swift build -c release
+    Tests/Cluster/run.sh .build/release 2>&1 | tee /tmp/hometown-cluster.log
+    cluster_line=$(grep -E "^cluster test: [0-9]+ runs passed" /tmp/hometown-cluster.log | tail -1 || true)
+    [ -n "$cluster_line" ] || { echo "the cluster test did not pass" >&2; exit 1; }
+    cluster_runs=$(echo "$cluster_line" | sed -E 's/cluster test: ([0-9]+) runs.*/\1/')
+fi
+
 fuzz_seconds=${FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != 0 ]; then
     step "fuzzing (${fuzz_seconds}s per target)"
@@ -102,5 +120,5 @@ if [ "$fuzz_seconds" != 0 ]; then
 fi
 
 step "summary"
-echo "swift test: $swift_count tests passed; Autobahn: $autobahn_count cases passed; browser: $browser_count passed; fuzzing: no crash"
-echo "$((swift_count + autobahn_count + browser_count)) passed, 0 failed"
+echo "swift test: $swift_count tests passed; Autobahn: $autobahn_count cases passed; browser: $browser_count passed; cluster: $cluster_runs runs passed; fuzzing: no crash"
+echo "$((swift_count + autobahn_count + browser_count + cluster_runs)) passed, 0 failed"

@@ -116,6 +116,10 @@ public final class HometownServer: Sendable {
         self.group.start()
         if let cluster = self.cluster {
             cluster.start()
+            // Redis answered at startup (checked in init); serve rooms once both connections are
+            // up (bounded: /readyz says 503 until they are, and rooms wait for them).
+            let deadline = WallClock.nowMillis() + 5000
+            while !cluster.isReady && WallClock.nowMillis() < deadline { usleep(5000) }
         } else if self.config.rooms.demo {
             DemoRoom.create(in: self.rooms)
         }

@@ -35,6 +35,8 @@ final class ClusterRoom: @unchecked Sendable {
     private var checking = false
     /// A holder found gone (nobody listens on its inbox): its lease is waited out, not followed.
     private var deadHolder: String?
+    /// Lease requests in a row that got no answer (Redis unreachable): a blip is waited out.
+    private var failures = 0
 
     init(id: String, loop: EventLoop, cluster: ClusterNode) {
         self.id = id
@@ -159,15 +161,21 @@ final class ClusterRoom: @unchecked Sendable {
             self.onLoop { gate in
                 switch reply {
                 case .granted(let token):
+                    gate.failures = 0
                     let lease = Lease(token: token, requestedAt: requestedAt, duration: cluster.leaseMillis, margin: cluster.marginMillis)
                     cluster.metrics.leaseChanges.increment("acquired")
                     gate.takeOver(lease)
                 case .held(let holder):
                     // The last owner is gone but its lease has not run out: members wait (their
                     // joins queued here) and we ask again until it has.
+                    gate.failures = 0
                     guard holder != gate.deadHolder, let owner = leaseHolderNode(holder) else { return gate.retryLater() }
                     gate.follow(node: owner.node, holder: holder)
                 case .failed:
+                    // A blip (a reconnect, a restart) is waited out for about two seconds;
+                    // longer, and the members are told to come back later.
+                    gate.failures += 1
+                    if gate.failures < 8 { return gate.retryLater() }
                     gate.fail("the room's store is unavailable; try again")
                 }
             }
@@ -224,6 +232,7 @@ final class ClusterRoom: @unchecked Sendable {
 
     private func fail(_ why: String, code: UInt16 = 1013) {
         self.mode = .idle
+        self.failures = 0
         self.waiting = []
         self.creator = nil
         let members = self.members

@@ -1,0 +1,142 @@
+import Foundation
+import Gateway
+import Glibc
+import JSON
+import WebSocketClient
+import XCTest
+
+/// Cluster mode end to end: real nodes (in this process, and one in a child process that is
+/// killed with -9) on a real redis-server, over real sockets.
+final class ClusterEndToEndTests: XCTestCase {
+    private var redis: RedisServer!
+
+    override func setUpWithError() throws {
+        guard RedisServer.binary != nil || RedisServer.required else { throw XCTSkip("redis-server is not installed") }
+        self.redis = try RedisServer()
+    }
+
+    override func tearDown() { self.redis = nil }
+
+    private func node<T>(_ name: String, _ body: (HometownServer) throws -> T) throws -> T {
+        try liveServer(
+            { config in
+                config.cluster.redis = self.redis.url
+                config.cluster.nodeID = name
+                config.cluster.lease = 2
+                config.loops = 1
+            }, body)
+    }
+
+    private func http(_ server: HometownServer, _ path: String) throws -> (status: Int, body: String) {
+        let response = try rawHTTP(server, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+        let status = Int(response.split(separator: " ")[1]) ?? 0
+        let body = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, body)
+    }
+
+    /// A streamer on node a, a viewer on node b: the room is one room. The viewer sees the sale,
+    /// its comment reaches both in one seq, its order is taken once by the owner and is in the
+    /// export read from the other node.
+    func testARoomRunsAcrossNodes() throws {
+        try self.node("a") { a in
+            try self.node("b") { b in
+                let streamer = try openAppleSale(port: a.port, room: "orchard", stock: 3, limit: 2)
+                XCTAssertTrue(eventually(within: 5) { (try? self.http(b, "/readyz").status) == 200 })
+                // b learns of the room from a's announcement.
+                var viewer: LiveClient?
+                XCTAssertTrue(eventually(within: 5) { viewer = try? LiveClient(port: b.port, room: "orchard", token: token("fan")); return viewer != nil })
+                let fan = try XCTUnwrap(viewer)
+                let welcome = try fan.next("welcome")
+                XCTAssertEqual(welcome["products"]?.arrayValue?.first?["left"]?.intValue, 3)
+                XCTAssertEqual(welcome["you"]?["role"]?.stringValue, "viewer")
+                XCTAssertEqual(try streamer.next("viewers")["count"]?.intValue, 1)
+
+                try fan.send(#"{"type":"comment","text":"hello from b"}"#)
+                let seen = try streamer.next("comment")
+                let echoed = try fan.next("comment")
+                XCTAssertEqual(seen["text"]?.stringValue, "hello from b")
+                XCTAssertEqual(seen["seq"]?.intValue, echoed["seq"]?.intValue)
+
+                try fan.send(#"{"type":"order","sku":"apple","qty":2,"ref":"r1"}"#)
+                let result = try fan.next("order.result")
+                XCTAssertEqual(result["status"]?.stringValue, "accepted")
+                let id = try XCTUnwrap(result["order"]?.stringValue)
+                XCTAssertEqual(try streamer.next("order")["order"]?.stringValue, id)
+                // The same ref again (a retry through the other node's forwarder): the same order.
+                try fan.send(#"{"type":"order","sku":"apple","qty":2,"ref":"r1"}"#)
+                XCTAssertEqual(try fan.next("order.result")["order"]?.stringValue, id)
+                try fan.send(#"{"type":"order","sku":"apple","qty":1,"ref":"r2"}"#)
+                XCTAssertEqual(try fan.next("order.result")["status"]?.stringValue, "limit_reached")
+
+                // The whole cluster's orders, from the node that did not take them.
+                let export = try self.http(b, "/api/rooms/orchard/orders?token=\(token("seller", role: "streamer"))")
+                XCTAssertEqual(export.status, 200)
+                XCTAssertTrue(export.body.contains(id))
+                XCTAssertEqual(try self.http(b, "/api/rooms/orchard/orders?token=\(token("fan"))").status, 403)
+
+                let cluster = try self.http(b, "/api/cluster?token=\(token("root", role: "admin"))")
+                XCTAssertEqual(cluster.status, 200)
+                let status = try JSONParser.parse(cluster.body)
+                let room = status["rooms"]?.arrayValue?.first { $0["room"]?.stringValue == "orchard" }
+                XCTAssertEqual(room?["owner"]?.stringValue, "a")
+                XCTAssertEqual(try self.http(b, "/api/cluster?token=\(token("fan"))").status, 401)
+            }
+        }
+    }
+
+    /// A node that is not the owner dies (-9): its viewers leave the room's count within 5 s.
+    func testADeadNodesViewersLeaveTheCountWithinFiveSeconds() throws {
+        try self.node("a") { a in
+            let streamer = try openAppleSale(port: a.port, room: "stall", stock: 5, limit: 1)
+            let other = ServerProcess(dataDirectory: makeTemporaryDirectory(), extraArguments: ["--redis", self.redis.url, "--node-id", "b"])
+            try other.start()
+            var viewer: LiveClient?
+            XCTAssertTrue(eventually(within: 5) { viewer = try? LiveClient(port: other.port, room: "stall", token: token("far")); return viewer != nil })
+            _ = try viewer?.next("welcome")
+            XCTAssertEqual(try streamer.next("viewers")["count"]?.intValue, 1)
+            let killedAt = Date()
+            other.crash()
+            streamer.socket.setTimeout(8)
+            XCTAssertEqual(try streamer.next("viewers")["count"]?.intValue, 0)
+            XCTAssertLessThanOrEqual(Date().timeIntervalSince(killedAt), 5.0)
+        }
+    }
+
+    /// Redis goes away: no order is acknowledged that was not recorded (`unavailable`), the node
+    /// says it is not ready, and it comes back by itself when Redis does.
+    func testWhileRedisIsDownNothingIsAcceptedAndTheNodeRecovers() throws {
+        try self.node("a") { a in
+            _ = try openAppleSale(port: a.port, room: "market", stock: 5, limit: 5)
+            let buyer = try LiveClient(port: a.port, room: "market", token: token("buyer"))
+            _ = try buyer.next("welcome")
+            self.redis.kill()
+            try buyer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"during"}"#)
+            buyer.socket.setTimeout(10)
+            // Either refused at once, or the room is given up (its members reconnect): never accepted.
+            var outcome = "connection closed"
+            while let message = try? buyer.next() {
+                if message["type"]?.stringValue == "order.result" {
+                    outcome = message["status"]?.stringValue ?? "?"
+                    break
+                }
+            }
+            XCTAssertTrue(["unavailable", "connection closed"].contains(outcome), outcome)
+            XCTAssertTrue(eventually(within: 5) { (try? self.http(a, "/readyz").status) == 503 })
+            try self.redis.start()
+            XCTAssertTrue(eventually(within: 10) { (try? self.http(a, "/readyz").status) == 200 })
+            // The room is back (rebuilt from Redis) and the same ref now buys.
+            var again: LiveClient?
+            XCTAssertTrue(
+                eventually(within: 10) {
+                    guard let client = try? LiveClient(port: a.port, room: "market", token: token("buyer")),
+                        (try? client.next("welcome")) != nil
+                    else { return false }
+                    again = client
+                    return true
+                })
+            let client = try XCTUnwrap(again)
+            try client.send(#"{"type":"order","sku":"apple","qty":1,"ref":"during"}"#)
+            XCTAssertEqual(try client.next("order.result")["status"]?.stringValue, "accepted")
+        }
+    }
+}
