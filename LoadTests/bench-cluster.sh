@@ -24,7 +24,7 @@ ticks=$(getconf CLK_TCK)
 printf '%-12s %14s %12s %12s %16s %12s %12s %12s\n' mode deliveries/s comment_p50 comment_p99 cpu_ms/1k_deliv orders/s ack_p50 ack_p99
 
 for mode in single 1 2 3; do
-    rm -rf "$work/redis" "$work/data"
+    rm -rf "$work/redis" "$work/data"; mkdir -p "$work/data"
     server_pids=()
     urls=()
     redis_args=()
@@ -37,7 +37,7 @@ for mode in single 1 2 3; do
     for n in $(seq 1 "$nodes"); do
         port=$(free_port)
         "$bin/hometown" --config "$work/node.json" --port "$port" --data "$work/data/$n" --log-level warn \
-            "${redis_args[@]}" ${redis_args[0]:+--node-id "node$n"} &
+            "${redis_args[@]}" ${redis_args[0]:+--node-id "node$n"} 2>> "$work/nodes.log" &
         server_pids+=("$!"); pids+=("$!"); urls+=(--url "ws://127.0.0.1:$port")
         for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
     done

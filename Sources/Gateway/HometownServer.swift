@@ -187,7 +187,7 @@ public final class HometownServer: Sendable {
             // Rooms run here are handed back now, so other nodes take them at once rather than
             // after the lease runs out; their members here are told to reconnect elsewhere.
             for handle in self.directory.allHandles {
-                handle.loop.execute { self.rooms.giveUp(handle, reason: "node draining", release: true) }
+                handle.loop.execute { self.rooms.giveUp(handle, reason: "node draining", release: true, expected: true) }
             }
             _ = cluster.waitUntilIdle(until: deadline)
         }

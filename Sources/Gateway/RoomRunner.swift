@@ -431,12 +431,16 @@ final class RoomRunner: Sendable {
     /// the lease change. With `release`, the lease is handed back at once (we still hold it, but
     /// can no longer vouch for the room in memory) so the room is rebuilt from Redis without
     /// waiting for the lease to run out.
-    func giveUp(_ handle: RoomHandle, reason: String, release: Bool) {
+    func giveUp(_ handle: RoomHandle, reason: String, release: Bool, expected: Bool = false) {
         let state = handle.state
         guard !state.unloaded else { return }
         state.unloaded = true
         state.backlog = []
-        Log.error("giving the room up", ["room": handle.id, "reason": reason])
+        if expected {
+            Log.info("room handed back", ["room": handle.id, "reason": reason])
+        } else {
+            Log.error("giving the room up", ["room": handle.id, "reason": reason])
+        }
         self.directory.remove(handle)
         self.metrics.forget(room: handle.id)
         self.listing.remove(handle.id)
@@ -491,16 +495,23 @@ final class RoomRunner: Sendable {
     /// A room closed and empty for `unloadAfter` leaves memory (its state is stored; it comes back
     /// when someone asks for it). Never with the journal off, and never with work in flight.
     private func unloadIfIdle(_ handle: RoomHandle, now: Int64) -> Bool {
-        guard self.unloadAfter > 0, self.journal != nil, self.directory.loader != nil else { return false }
+        guard self.unloadAfter > 0, self.cluster != nil || (self.journal != nil && self.directory.loader != nil) else { return false }
         let room = handle.room
         let state = handle.state
-        guard !room.live, room.memberCount == 0, !room.hasOrdersInFlight, !state.saving, state.backlog.isEmpty else {
+        guard !room.live, room.memberCount == 0, state.remote.isEmpty, !room.hasOrdersInFlight, !state.saving, state.backlog.isEmpty
+        else {
             state.idleSince = nil
             return false
         }
         let since = state.idleSince ?? now
         state.idleSince = since
         guard now - since >= self.unloadAfter else { return false }
+        if self.cluster != nil {
+            // Cluster mode: everything is in Redis; the lease goes back, and whichever node is
+            // asked for the room next takes it.
+            self.giveUp(handle, reason: "closed and empty", release: true, expected: true)
+            return true
+        }
         state.unloaded = true
         self.directory.unload(handle)
         self.metrics.forget(room: room.id)
