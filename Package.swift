@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CLinux", "COpenSSL"], swiftSettings: hotPathSettings + swift6),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
         .target(
-            name: "Gateway", dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient"],
+            name: "Gateway",
+            dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient"],
             resources: [.copy("Web")], swiftSettings: hotPathSettings + swift6),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom", swiftSettings: swift6),

@@ -199,7 +199,9 @@ struct Report {
             out += "  errors: " + self.errors.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
         }
         if !self.counters.isEmpty {
-            out += "  recovery: " + self.counters.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+            out +=
+                "  recovery: " + self.counters.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                + "\n"
         }
         for check in self.checks + self.thresholds {
             out += "  check \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)\n"
@@ -265,7 +267,8 @@ struct Report {
         self.checks = checks("checks")
         self.thresholds = checks("thresholds")
         self.sale = SaleTotals(json: json["sale"])
-        self.counters = Dictionary(uniqueKeysWithValues: (json["counters"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
+        self.counters = Dictionary(
+            uniqueKeysWithValues: (json["counters"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
     }
 
     init(

@@ -119,7 +119,9 @@ func runScenario(_ arguments: [String]) -> Int32 {
         ],
         timeline: engine.timeline, errors: stats.errors, checks: Report.checks(engine, stats), thresholds: thresholds)
     report.sale = Report.saleTotals(engine)
-    report.counters = ["reconnects": stats.reconnects, "orders_resent": stats.ordersResent, "unavailable_answers": stats.unavailableAnswers]
+    report.counters = [
+        "reconnects": stats.reconnects, "orders_resent": stats.ordersResent, "unavailable_answers": stats.unavailableAnswers,
+    ]
     if worker.count > 1 {
         // A worker's report goes to its parent, which merges and judges the whole run.
         if let reportPath, !writeJSON(report.json, to: reportPath) { return 2 }

@@ -76,7 +76,9 @@ public final class RedisRoomStore: LeaseStore {
     }
 
     public func release(room: String, node: String, boot: String, token: UInt64) {
-        self.run(ClusterScripts.release, keys: [ClusterKeys.lease(room)], arguments: [leaseHolder(node: node, boot: boot, token: token)]) { _ in }
+        self.run(ClusterScripts.release, keys: [ClusterKeys.lease(room)], arguments: [leaseHolder(node: node, boot: boot, token: token)]) {
+            _ in
+        }
     }
 
     // MARK: - Fenced writes

@@ -1,5 +1,5 @@
-import RedisClient
 import JSON
+import RedisClient
 
 /// Reads `ServerConfiguration` from a JSON file, then `HOMETOWN_*` environment variables, then
 /// command-line flags, each overriding the last. Refuses unknown keys, wrong types and impossible

@@ -1,7 +1,7 @@
 import Glibc
-import RedisClient
 import LiveRoom
 import OrderJournal
+import RedisClient
 import Transport
 import WebSocket
 

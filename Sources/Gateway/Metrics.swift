@@ -224,7 +224,8 @@ extension HometownServer {
                 "hometown_lease_changes_total", "counter", "Room leases acquired, lost and released by this node.",
                 labeled("change", self.metrics.leaseChanges.snapshot))
             metric(
-                "hometown_rooms_moved_total", "counter", "Times this node's members of a room were sent to reconnect after an owner change.",
+                "hometown_rooms_moved_total", "counter",
+                "Times this node's members of a room were sent to reconnect after an owner change.",
                 [("", self.metrics.roomsMoved.value)])
         }
         return out

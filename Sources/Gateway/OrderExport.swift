@@ -1,8 +1,8 @@
 import Cluster
-import RedisClient
 import JSON
 import LiveRoom
 import OrderJournal
+import RedisClient
 
 /// Orders for fulfilment: JSON lines (one order a line, the `order` stream's fields plus `ref`
 /// and `room`) or CSV with a header row. Used by `GET /api/rooms/{room}/orders` and by

@@ -118,7 +118,8 @@ final class RoomRunner: Sendable {
         let settings = self.directory.settings
         let room: Room
         if let snapshot = stored.snapshot {
-            room = Room.restore(snapshot, orders: stored.orders, epoch: stored.epoch, settings: settings, now: now, comments: stored.comments)
+            room = Room.restore(
+                snapshot, orders: stored.orders, epoch: stored.epoch, settings: settings, now: now, comments: stored.comments)
         } else {
             room = Room(id: id, epoch: stored.epoch, settings: settings, now: now)
             room.owner = creator ?? ""
@@ -320,7 +321,8 @@ final class RoomRunner: Sendable {
                 }
                 if let cluster = self.cluster, let token = handle.state.lease?.token {
                     for (node, ids) in remote {
-                        cluster.ownerSend(.close(room: handle.id, members: ids, code: code, reason: reason), to: node, room: handle.id, token: token)
+                        cluster.ownerSend(
+                            .close(room: handle.id, members: ids, code: code, reason: reason), to: node, room: handle.id, token: token)
                     }
                 }
             case .record(let outcome):
@@ -398,7 +400,8 @@ final class RoomRunner: Sendable {
 
     /// One publish per broadcast for the other nodes (fenced: only the owner is heard). A shown
     /// comment also enters the room's history in Redis, for `since` recovery on any node.
-    private func publish(_ event: RoomEvent, payload: [UInt8], droppable: Bool, token: UInt64, _ cluster: ClusterNode, _ handle: RoomHandle) {
+    private func publish(_ event: RoomEvent, payload: [UInt8], droppable: Bool, token: UInt64, _ cluster: ClusterNode, _ handle: RoomHandle)
+    {
         let text = (droppable ? "d" : "k") + String(decoding: payload, as: UTF8.self)
         if case .comment(let comment, true) = event {
             cluster.store.comment(
@@ -422,7 +425,8 @@ final class RoomRunner: Sendable {
         for member in members { byNode[member.node, default: []].append(member.member) }
         for (node, ids) in byNode {
             cluster.ownerSend(
-                .deliver(room: handle.id, members: ids, welcome: welcome, staff: staff, event: encoded), to: node, room: handle.id, token: token)
+                .deliver(room: handle.id, members: ids, welcome: welcome, staff: staff, event: encoded), to: node, room: handle.id,
+                token: token)
         }
     }
 

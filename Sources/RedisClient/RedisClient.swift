@@ -8,9 +8,13 @@ public final class RedisClient: Sendable {
     private let bound: LoopBound<RedisConnection>
 
     /// Creates the connection on `loop` (call before the loop runs, or on it) and starts it.
-    public init(url: RedisURL, loop: EventLoop, mode: RedisConnection.Mode = .commands, name: String, options: RedisConnection.Options = .init()) {
+    public init(
+        url: RedisURL, loop: EventLoop, mode: RedisConnection.Mode = .commands, name: String, options: RedisConnection.Options = .init()
+    ) {
         self.loop = loop
-        self.bound = loop.runAndWait { LoopBound(RedisConnection(url: url, loop: loop, mode: mode, name: name, options: options), loop: loop) }
+        self.bound = loop.runAndWait {
+            LoopBound(RedisConnection(url: url, loop: loop, mode: mode, name: name, options: options), loop: loop)
+        }
     }
 
     /// The connection itself, on its loop.

@@ -8,7 +8,8 @@ final class ClusterCodecTests: XCTestCase {
         let snapshot = RoomSnapshot(
             id: "farm", owner: "grower \"1\"", title: "冬笋\nlive", live: true, slowMode: 3, pinned: "a",
             products: [
-                Product(sku: "a", title: "Apples", price: 100, stock: 30, sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil)),
+                Product(
+                    sku: "a", title: "Apples", price: 100, stock: 30, sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil)),
                 Product(sku: "b", title: "Bamboo", price: 250, stock: 0),
             ],
             moderators: ["m1"], banned: ["troll"], muted: ["loud": 99, "forever": Int64.max])
@@ -29,7 +30,8 @@ final class ClusterCodecTests: XCTestCase {
     /// highest stored one in the same epoch.
     func testRestoreContinuesSeqAndOrderIDs() {
         let snapshot = RoomSnapshot(
-            id: "farm", owner: "o", title: "", live: true, slowMode: 0, pinned: nil, products: [Product(sku: "a", title: "A", price: 1, stock: 5, sale: FlashSale(state: .live, limit: 5, startsAt: 0))])
+            id: "farm", owner: "o", title: "", live: true, slowMode: 0, pinned: nil,
+            products: [Product(sku: "a", title: "A", price: 1, stock: 5, sale: FlashSale(state: .live, limit: 5, startsAt: 0))])
         let orders = [
             Order(id: "farm-ep-7", room: "farm", sku: "a", user: "v", name: "v", qty: 1, price: 1, ref: "r", ts: 1)
         ]

@@ -47,7 +47,8 @@ final class ClusterScriptsTests: XCTestCase {
         XCTAssertEqual(
             try self.eval(ClusterScripts.renew, keys: [ClusterKeys.lease("r"), ClusterKeys.fence("r")], ["a|b|1", "60000", "1"]).integer, 0)
         XCTAssertEqual(
-            try self.eval(ClusterScripts.publish, keys: [ClusterKeys.fence("r")], ["1", "ch", "hello"]).errorMessage?.hasSuffix("FENCED"), true)
+            try self.eval(ClusterScripts.publish, keys: [ClusterKeys.fence("r")], ["1", "ch", "hello"]).errorMessage?.hasSuffix("FENCED"),
+            true)
         XCTAssertEqual(try self.record(2, "o2").integer, 2)
         XCTAssertEqual(try self.client.command(["LRANGE", ClusterKeys.orders("r"), "0", "-1"]).array?.map(\.string), ["o1", "o2"])
         // b renews; a later life of b (new boot) may take its own room back at once, with a new token.
@@ -73,7 +74,9 @@ final class ClusterScriptsTests: XCTestCase {
         }
         let first = try self.eval(
             ClusterScripts.load,
-            keys: [ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"), ClusterKeys.fence("r")],
+            keys: [
+                ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"), ClusterKeys.fence("r"),
+            ],
             ["epoch-1", "1"])
         let parts = try XCTUnwrap(first.array)
         XCTAssertEqual(parts[3].string, "epoch-1")
@@ -82,7 +85,9 @@ final class ClusterScriptsTests: XCTestCase {
         _ = try self.acquire("b")
         let second = try self.eval(
             ClusterScripts.load,
-            keys: [ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"), ClusterKeys.fence("r")],
+            keys: [
+                ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"), ClusterKeys.fence("r"),
+            ],
             ["epoch-2", "2"])
         XCTAssertEqual(second.array?[3].string, "epoch-1", "the epoch survives a change of owner")
         XCTAssertEqual(try ClusterCodec.decodeSnapshot(Array(second.array![0].string!.utf8)), snapshot)
@@ -90,7 +95,8 @@ final class ClusterScriptsTests: XCTestCase {
             try self.eval(
                 ClusterScripts.load,
                 keys: [
-                    ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"), ClusterKeys.fence("r"),
+                    ClusterKeys.state("r"), ClusterKeys.orders("r"), ClusterKeys.history("r"), ClusterKeys.epoch("r"),
+                    ClusterKeys.fence("r"),
                 ],
                 ["epoch-3", "1"]
             ).errorMessage?.hasSuffix("FENCED"), true, "a stale grant reads nothing")

@@ -44,7 +44,10 @@ final class ClusterEndToEndTests: XCTestCase {
                 XCTAssertTrue(eventually(within: 5) { (try? self.http(b, "/readyz").status) == 200 })
                 // b learns of the room from a's announcement.
                 var viewer: LiveClient?
-                XCTAssertTrue(eventually(within: 5) { viewer = try? LiveClient(port: b.port, room: "orchard", token: token("fan")); return viewer != nil })
+                XCTAssertTrue(
+                    eventually(within: 5) {
+                        viewer = try? LiveClient(port: b.port, room: "orchard", token: token("fan")); return viewer != nil
+                    })
                 let fan = try XCTUnwrap(viewer)
                 let welcome = try fan.next("welcome")
                 XCTAssertEqual(welcome["products"]?.arrayValue?.first?["left"]?.intValue, 3)
@@ -88,10 +91,14 @@ final class ClusterEndToEndTests: XCTestCase {
     func testADeadNodesViewersLeaveTheCountWithinFiveSeconds() throws {
         try self.node("a") { a in
             let streamer = try openAppleSale(port: a.port, room: "stall", stock: 5, limit: 1)
-            let other = ServerProcess(dataDirectory: makeTemporaryDirectory(), extraArguments: ["--redis", self.redis.url, "--node-id", "b"])
+            let other = ServerProcess(
+                dataDirectory: makeTemporaryDirectory(), extraArguments: ["--redis", self.redis.url, "--node-id", "b"])
             try other.start()
             var viewer: LiveClient?
-            XCTAssertTrue(eventually(within: 5) { viewer = try? LiveClient(port: other.port, room: "stall", token: token("far")); return viewer != nil })
+            XCTAssertTrue(
+                eventually(within: 5) {
+                    viewer = try? LiveClient(port: other.port, room: "stall", token: token("far")); return viewer != nil
+                })
             _ = try viewer?.next("welcome")
             XCTAssertEqual(try streamer.next("viewers")["count"]?.intValue, 1)
             let killedAt = Date()

@@ -105,4 +105,3 @@ func unlimitedMessagesArguments() -> [String] {
     FileManager.default.createFile(atPath: path, contents: Data(#"{"limits": {"messages_per_second": 0}}"#.utf8))
     return ["--config", path]
 }
-

@@ -289,7 +289,8 @@ final class ClusterNode: Sendable {
         connection.send(["HGETALL", ClusterKeys.nodes]) { result in
             guard case .success(let value) = result, let fields = value.array else { return done(nil) }
             // Each lease's holder and time to live, read in one step.
-            let script = "local r = {} for _, k in ipairs(KEYS) do r[#r+1] = redis.call('GET', k) or '' r[#r+1] = redis.call('PTTL', k) end return r"
+            let script =
+                "local r = {} for _, k in ipairs(KEYS) do r[#r+1] = redis.call('GET', k) or '' r[#r+1] = redis.call('PTTL', k) end return r"
             connection.send(["EVAL", script, String(rooms.count)] + rooms.map(ClusterKeys.lease)) { leaseResult in
                 var nodes: [JSONValue] = []
                 var index = 0

@@ -84,7 +84,8 @@ enum NodeMessage: Equatable, Sendable {
             return .command(room: fields[1], from: RemoteMember(node: fields[2], boot: fields[3], member: member), message: fields[5])
         case UInt8(ascii: "S"):
             guard let ids = members(fields[2]) else { return nil }
-            return .deliver(room: fields[1], members: ids, welcome: fields[3].contains("w"), staff: fields[3].contains("s"), event: fields[4])
+            return .deliver(
+                room: fields[1], members: ids, welcome: fields[3].contains("w"), staff: fields[3].contains("s"), event: fields[4])
         default:
             guard let ids = members(fields[2]), let code = UInt16(fields[3]) else { return nil }
             return .close(room: fields[1], members: ids, code: code, reason: fields[4])

@@ -22,7 +22,9 @@ struct ClusterStatusHandler: HTTPHandler {
             guard let status else { return reply(.text(.serviceUnavailable, "redis unreachable\n")) }
             var writer = JSONWriter()
             writer.value(status)
-            reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: writer.bytes))
+            reply(
+                HTTPResponse(
+                    status: .ok, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: writer.bytes))
         }
     }
 }
