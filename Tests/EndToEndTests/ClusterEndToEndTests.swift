@@ -34,6 +34,20 @@ final class ClusterEndToEndTests: XCTestCase {
         return (status, body)
     }
 
+    /// Redis unreachable at startup: a clear message naming the setting, and a non-zero exit.
+    func testAnUnreachableRedisAtStartupIsAClearErrorAndExit() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["--port", "0", "--redis", "redis://127.0.0.1:\(freePort())", "--data", makeTemporaryDirectory()]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(text.contains("cluster.redis") && text.contains("cannot reach Redis"), text)
+    }
+
     /// A streamer on node a, a viewer on node b: the room is one room. The viewer sees the sale,
     /// its comment reaches both in one seq, its order is taken once by the owner and is in the
     /// export read from the other node.

@@ -51,6 +51,17 @@ struct ConfigurationTests {
         #expect(error("not json")?.key == "(file)")
     }
 
+    @Test func clusterSettingsAreChecked() throws {
+        #expect(error(#"{"cluster": {"redis": "http://127.0.0.1:6379"}}"#)?.key == "cluster.redis")
+        #expect(error(#"{"cluster": {"redis": "redis://127.0.0.1"}}"#)?.key == "cluster.redis")
+        #expect(error(#"{"cluster": {"redis": "redis://127.0.0.1:6379/42"}}"#)?.key == "cluster.redis")
+        #expect(error(#"{"cluster": {"redis": "redis://127.0.0.1:6379", "node_id": "a b"}}"#)?.key == "cluster.node_id")
+        #expect(error(#"{"cluster": {"redis": "redis://127.0.0.1:6379", "node_id": "a|b"}}"#)?.key == "cluster.node_id")
+        #expect(error(#"{"cluster": {"lease": 0.1}}"#)?.key == "cluster.lease")
+        let config = try load(#"{"cluster": {"redis": "redis://:pw@127.0.0.1:6380/2", "node_id": "node-1", "lease": 3}}"#)
+        #expect(config.cluster.enabled && config.cluster.nodeID == "node-1" && config.cluster.lease == 3)
+    }
+
     @Test func sampleConfigFileHasEveryKeyAtItsDefault() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Config/hometown.json")
