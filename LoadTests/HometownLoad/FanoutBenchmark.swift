@@ -19,13 +19,15 @@ import WebSocket
 let fanoutUsage = """
     usage: hometown-load fanout [--host 127.0.0.1] [--port 8080] [--path /bench/room] [--subs 1000]
                                 [--window 32] [--warmup 2] [--duration 10] [--loops 1] [--ramp 5000]
-                                [--sources 4] [--secret S] [--server-pid PID]
+                                [--sources 4] [--secret S] [--server-pid PID] [--publish-port P]
       --path        /bench/{channel} (server run with --enable-bench) or /live/{room}: then every
                     connection signs in as a streamer (so comments skip the rate limit and budget)
       --window      messages the publisher keeps in flight
       --ramp        new connections per second while connecting
       --sources     loopback source addresses (127.0.0.1..N) to spread ports over
       --server-pid  report the server's CPU over the window (from /proc)
+      --publish-port the publisher connects here instead of --port (cluster mode: publish on the
+                    room's owner, measure the subscribers' node)
     """
 
 struct FanoutOptions: Sendable {
@@ -41,6 +43,7 @@ struct FanoutOptions: Sendable {
     var sources = 4
     var secret = "hometown-development-secret"
     var serverPID: Int32?
+    var publishPort: UInt16?
 }
 
 /// What the loops share: the measured sequence range, set by the main thread.
@@ -92,6 +95,7 @@ func parseFanout(_ arguments: [String]) -> FanoutOptions? {
         case "--sources": guard let n = Int(value), n >= 1, n <= 200 else { return nil }; options.sources = n
         case "--secret": options.secret = value
         case "--server-pid": options.serverPID = Int32(value)
+        case "--publish-port": guard let port = UInt16(value) else { return nil }; options.publishPort = port
         default: return nil
         }
     }
@@ -226,7 +230,7 @@ func runFanout(_ arguments: [String]) -> Int32 {
     }
 
     // 3. The publisher connects last.
-    let (host, port) = (options.host, options.port)
+    let (host, port) = (options.host, options.publishPort ?? options.port)
     publisherLoop.execute {
         publisher.session = ClientSession.connect(loop: publisherLoop, host: host, port: port, source: "127.0.0.1", path: path) {
             session in

@@ -18,6 +18,8 @@ public enum ClusterKeys {
     public static func events(_ room: String) -> String { "ht:{\(room)}:events" }
     /// Set of room names, no TTL: every room ever created in the cluster.
     public static let rooms = "ht:rooms"
+    /// Set of room names, no TTL: the rooms `user` created (for `rooms.max_rooms_per_owner`).
+    public static func owned(by user: String) -> String { "ht:owner:{\(user)}:rooms" }
     /// Pub/sub channel: the name of each room created, so every node admits its viewers at once.
     public static let created = "ht:rooms:created"
     /// String (the node's boot id), TTL 3 s, refreshed every second: the node is alive.

@@ -43,6 +43,22 @@ public enum ClusterScripts {
         return 1
         """
 
+    /// KEYS: fence, state, rooms set, the owner's rooms set. ARGV: token, snapshot JSON, room,
+    /// the owner's room limit (0: none). A new room: refused (`TOO_MANY_ROOMS`) when its owner
+    /// already has the limit, checked and recorded in one step so parallel creations on several
+    /// nodes cannot pass it together.
+    public static let createRoom = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+        if redis.call('EXISTS', KEYS[2]) == 0 then
+          local limit = tonumber(ARGV[4])
+          if limit > 0 and redis.call('SCARD', KEYS[4]) >= limit then return redis.error_reply('TOO_MANY_ROOMS') end
+        end
+        redis.call('SET', KEYS[2], ARGV[2])
+        redis.call('SADD', KEYS[3], ARGV[3])
+        redis.call('SADD', KEYS[4], ARGV[3])
+        return 1
+        """
+
     /// KEYS: fence, orders. ARGV: token, order JSON.
     public static let recordOrder = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
@@ -73,7 +89,7 @@ public enum ClusterScripts {
           redis.call('GET', KEYS[4])}
         """
 
-    public static let all = [acquire, renew, release, saveRoom, recordOrder, publish, comment, load]
+    public static let all = [acquire, renew, release, saveRoom, createRoom, recordOrder, publish, comment, load]
 
     /// The SHA-1 Redis names a script by (hex), for EVALSHA.
     public static func sha1(_ script: String) -> String {

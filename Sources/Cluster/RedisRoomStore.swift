@@ -14,6 +14,8 @@ public final class RedisRoomStore: LeaseStore {
         case refused
         /// Sent, but the answer was lost: it may or may not be stored.
         case unknown
+        /// A new room refused: its owner already has `rooms.max_rooms_per_owner` rooms.
+        case limitReached
     }
 
     public let client: RedisClient
@@ -89,6 +91,19 @@ public final class RedisRoomStore: LeaseStore {
             ClusterScripts.saveRoom, keys: [ClusterKeys.fence(room), ClusterKeys.state(room), ClusterKeys.rooms],
             arguments: [String(token), ClusterCodec.encode(snapshot), room]
         ) { result in self.durable(result, done) }
+    }
+
+    /// Stores a new room, counting it against its owner's limit (0: no limit).
+    public func create(_ snapshot: RoomSnapshot, token: UInt64, ownerLimit: Int, _ done: @escaping @Sendable (WriteResult) -> Void) {
+        let room = snapshot.id
+        self.run(
+            ClusterScripts.createRoom,
+            keys: [ClusterKeys.fence(room), ClusterKeys.state(room), ClusterKeys.rooms, ClusterKeys.owned(by: snapshot.owner)],
+            arguments: [String(token), ClusterCodec.encode(snapshot), room, String(ownerLimit)]
+        ) { result in
+            if case .failure(.reply(let message)) = result, message.hasSuffix("TOO_MANY_ROOMS") { return done(.limitReached) }
+            self.durable(result, done)
+        }
     }
 
     public func record(_ order: Order, token: UInt64, _ done: @escaping @Sendable (WriteResult) -> Void) {

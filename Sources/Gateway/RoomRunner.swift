@@ -3,6 +3,7 @@ import LiveRoom
 import OrderJournal
 import Synchronization
 import Transport
+import WebSocket
 
 /// Runs each room's commands on the room's loop and carries out the effects they return: replies
 /// to members, broadcasts through `FanOut`, the order stream, disconnects, and the journal.
@@ -101,7 +102,12 @@ final class RoomRunner: Sendable {
     /// everything else, exactly as for a local member).
     func submitRemote(_ message: [UInt8], from remote: RemoteMember, handle: RoomHandle) {
         self.inTurn(handle) { handle in
-            guard let member = handle.state.remoteIndex[remote] else { return }
+            guard let member = handle.state.remoteIndex[remote] else {
+                // Not a member here (its node was taken for dead, or the room was rebuilt):
+                // it reconnects and joins again rather than talking to nobody.
+                self.cluster?.bounce(remote, room: handle.id)
+                return
+            }
             switch RoomWireCodec.decode(message) {
             case .failure(let error):
                 self.perform([.send(member, .error(code: error.code, message: error.message, ref: error.ref))], handle)
@@ -113,7 +119,9 @@ final class RoomRunner: Sendable {
 
     /// Cluster mode: puts a room this node was just granted on its loop, rebuilt from what Redis
     /// holds (or new, for a streamer opening it). A new room is stored before anyone hears of it.
-    func host(_ stored: RedisRoomStore.StoredRoom, id: String, creator: String?, lease: Lease, gate: ClusterRoom) -> RoomHandle {
+    func host(
+        _ stored: RedisRoomStore.StoredRoom, id: String, creator: String?, ownerLimit: Int, lease: Lease, gate: ClusterRoom
+    ) -> RoomHandle {
         let now = WallClock.nowMillis()
         let settings = self.directory.settings
         let room: Room
@@ -132,13 +140,18 @@ final class RoomRunner: Sendable {
             state.gate = gate
             guard isNew, let cluster = self.cluster else { return }
             state.saving = true
-            cluster.store.save(handle.room.snapshot(), token: lease.token) { result in
+            cluster.store.create(handle.room.snapshot(), token: lease.token, ownerLimit: ownerLimit) { result in
                 handle.loop.execute {
-                    if result == .stored {
+                    switch result {
+                    case .stored:
                         cluster.noteCreated(id)
                         handle.room.saveSucceeded()
                         self.resume(handle)
-                    } else {
+                    case .limitReached:
+                        self.giveUp(
+                            handle, reason: "you already own \(ownerLimit) rooms", release: true, expected: true,
+                            closeCode: WebSocketCloseCode.policyViolation.rawValue)
+                    case .refused, .unknown:
                         self.giveUp(handle, reason: "the new room could not be stored", release: true)
                     }
                 }
@@ -342,7 +355,7 @@ final class RoomRunner: Sendable {
                     case .stored:
                         self.metrics.ordersAccepted.increment()
                         self.perform(handle.room.orderCommitted(order, now: now), handle)
-                    case .refused:
+                    case .refused, .limitReached:
                         self.metrics.ordersUnavailable.increment()
                         self.perform(handle.room.orderFailed(order, now: now), handle)
                     case .unknown:
@@ -386,7 +399,7 @@ final class RoomRunner: Sendable {
                     handle.room.saveSucceeded()
                     self.perform(rest, handle)
                     self.resume(handle)
-                case .refused:
+                case .refused, .limitReached:
                     Log.error("room state not saved; the change was undone", ["room": handle.id])
                     self.metrics.roomSavesFailed.increment()
                     self.perform(handle.room.saveFailed(now: WallClock.nowMillis()), handle)
@@ -435,7 +448,7 @@ final class RoomRunner: Sendable {
     /// the lease change. With `release`, the lease is handed back at once (we still hold it, but
     /// can no longer vouch for the room in memory) so the room is rebuilt from Redis without
     /// waiting for the lease to run out.
-    func giveUp(_ handle: RoomHandle, reason: String, release: Bool, expected: Bool = false) {
+    func giveUp(_ handle: RoomHandle, reason: String, release: Bool, expected: Bool = false, closeCode: UInt16 = 1012) {
         let state = handle.state
         guard !state.unloaded else { return }
         state.unloaded = true
@@ -452,10 +465,11 @@ final class RoomRunner: Sendable {
             cluster.metrics.leaseChanges.increment(release ? "released" : "lost")
             if release { cluster.store.release(room: handle.id, node: cluster.node, boot: cluster.boot, token: lease.token) }
         }
-        for (_, bound) in state.sessions { bound.withValueOnLoop { $0.close(code: 1012, reason: "room moved") } }
+        let closeReason = closeCode == 1012 ? "room moved" : reason
+        for (_, bound) in state.sessions { bound.withValueOnLoop { $0.close(code: closeCode, reason: closeReason) } }
         state.sessions = [:]
         if let gate = state.gate {
-            gate.loop.execute { gate.ownerGaveUp(reason: reason) }
+            gate.loop.execute { gate.ownerGaveUp(reason: reason, code: closeCode) }
         }
     }
 

@@ -79,7 +79,9 @@ extension WebSocketSession {
             let gate = cluster.gate(admission.room)
             self.gate = gate
             let creating = !cluster.roomExists(admission.room) && self.identity.role.mayOpenRooms
-            gate.join(self, as: self.identity, since: since, epoch: head.queryValue("epoch"), creating: creating)
+            // The owner's room cap is kept in Redis, checked when the room is first stored.
+            let limit = self.identity.role == .admin ? 0 : self.context.config.rooms.maxRoomsPerOwner
+            gate.join(self, as: self.identity, since: since, epoch: head.queryValue("epoch"), creating: creating, roomLimit: limit)
             return
         }
         let handle = admission.handle ?? rooms.directory.create(admission.room, owner: self.identity.user)

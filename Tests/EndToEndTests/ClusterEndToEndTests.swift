@@ -22,7 +22,6 @@ final class ClusterEndToEndTests: XCTestCase {
             { config in
                 config.cluster.redis = self.redis.url
                 config.cluster.nodeID = name
-                config.cluster.lease = 2
                 config.loops = 1
             }, body)
     }
@@ -46,6 +45,37 @@ final class ClusterEndToEndTests: XCTestCase {
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertNotEqual(process.terminationStatus, 0)
         XCTAssertTrue(text.contains("cluster.redis") && text.contains("cannot reach Redis"), text)
+    }
+
+    /// The per-owner room cap holds across the cluster: it is counted in Redis, not per node.
+    func testTheRoomCapPerOwnerHoldsAcrossNodes() throws {
+        try liveServer(
+            { config in
+                config.cluster.redis = self.redis.url
+                config.cluster.nodeID = "a"
+                config.rooms.maxRoomsPerOwner = 2
+            }
+        ) { a in
+            try liveServer(
+                { config in
+                    config.cluster.redis = self.redis.url
+                    config.cluster.nodeID = "b"
+                    config.rooms.maxRoomsPerOwner = 2
+                }
+            ) { b in
+                let seller = token("seller", role: "streamer")
+                for (server, room) in [(a, "one"), (b, "two")] {
+                    _ = try LiveClient(port: server.port, room: room, token: seller).next("welcome")
+                }
+                let third = try LiveClient(port: a.port, room: "three", token: seller)
+                XCTAssertThrowsError(try third.next("welcome"), "a third room is refused")
+                let redis = try self.redis.client()
+                XCTAssertEqual(try redis.command(["SISMEMBER", "ht:rooms", "three"]).integer, 0)
+                XCTAssertEqual(try redis.command(["SCARD", "ht:owner:{seller}:rooms"]).integer, 2)
+                // An admin is not capped.
+                _ = try LiveClient(port: b.port, room: "four", token: token("root", role: "admin")).next("welcome")
+            }
+        }
     }
 
     /// A streamer on node a, a viewer on node b: the room is one room. The viewer sees the sale,
@@ -132,8 +162,9 @@ final class ClusterEndToEndTests: XCTestCase {
             _ = try buyer.next("welcome")
             self.redis.kill()
             try buyer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"during"}"#)
-            buyer.socket.setTimeout(10)
-            // Either refused at once, or the room is given up (its members reconnect): never accepted.
+            // Either refused at once, or the room is given up (its members reconnect): never
+            // accepted. Bounded by one deadline (generous: the suite also runs under TSan).
+            buyer.socket.setTimeout(20)
             var outcome = "connection closed"
             while let message = try? buyer.next() {
                 if message["type"]?.stringValue == "order.result" {
@@ -142,13 +173,13 @@ final class ClusterEndToEndTests: XCTestCase {
                 }
             }
             XCTAssertTrue(["unavailable", "connection closed"].contains(outcome), outcome)
-            XCTAssertTrue(eventually(within: 5) { (try? self.http(a, "/readyz").status) == 503 })
+            XCTAssertTrue(eventually(within: 15) { (try? self.http(a, "/readyz").status) == 503 })
             try self.redis.start()
-            XCTAssertTrue(eventually(within: 10) { (try? self.http(a, "/readyz").status) == 200 })
+            XCTAssertTrue(eventually(within: 20) { (try? self.http(a, "/readyz").status) == 200 })
             // The room is back (rebuilt from Redis) and the same ref now buys.
             var again: LiveClient?
             XCTAssertTrue(
-                eventually(within: 10) {
+                eventually(within: 20) {
                     guard let client = try? LiveClient(port: a.port, room: "market", token: token("buyer")),
                         (try? client.next("welcome")) != nil
                     else { return false }

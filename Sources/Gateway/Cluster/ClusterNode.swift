@@ -210,6 +210,15 @@ final class ClusterNode: Sendable {
 
     func existingGate(_ room: String) -> ClusterRoom? { self.gates.withLock { $0[room] } }
 
+    /// A gate with no members and nothing waiting leaves the table (on its loop): the table
+    /// holds the rooms this node's members are in, not every room ever visited.
+    func forgetIfIdle(_ gate: ClusterRoom) {
+        guard gate.isIdle else { return }
+        self.gates.withLock { gates in
+            if gates[gate.id] === gate { gates[gate.id] = nil }
+        }
+    }
+
     private func moveAllRemoteRooms(reason: String) {
         for gate in self.gates.withLock({ Array($0.values) }) { gate.moveIfRemote(reason: reason) }
     }
@@ -273,7 +282,7 @@ final class ClusterNode: Sendable {
 
     /// A member's message reached a node that does not run the room (it moved): its node sends
     /// it to reconnect, and the reconnect finds the owner.
-    private func bounce(_ member: RemoteMember, room: String) {
+    func bounce(_ member: RemoteMember, room: String) {
         let message = NodeMessage.close(room: room, members: [member.member], code: 1012, reason: "room moved")
         self.commands.send(["PUBLISH", ClusterKeys.inbox(member.node), message.encoded()]) { _ in }
     }

@@ -29,8 +29,10 @@ final class ClusterRoom: @unchecked Sendable {
     private var waiting: [() -> Void] = []
     /// This node's sessions in the room.
     private var members: [MemberID: LoopBound<WebSocketSession>] = [:]
-    /// A streamer opening the room: the owner if the room has to be created.
+    /// A streamer opening the room: the owner if the room has to be created, and how many rooms
+    /// that owner may have (0: no limit, for admins).
     private var creator: String?
+    private var creatorLimit = 0
     /// An owner check is on its way to Redis.
     private var checking = false
     /// A holder found gone (nobody listens on its inbox): its lease is waited out, not followed.
@@ -52,6 +54,13 @@ final class ClusterRoom: @unchecked Sendable {
         }
     }
 
+    /// No member here, nothing waiting, not running the room: the gate may be dropped.
+    var isIdle: Bool {
+        self.loop.assertInLoop()
+        guard case .idle = self.mode else { return false }
+        return self.members.isEmpty && self.waiting.isEmpty
+    }
+
     /// The room runs here (for tests and the status).
     var isLocal: Bool {
         self.loop.assertInLoop()
@@ -61,12 +70,15 @@ final class ClusterRoom: @unchecked Sendable {
 
     // MARK: - Members (from sessions, any loop)
 
-    func join(_ session: WebSocketSession, as identity: Identity, since: UInt64?, epoch: String?, creating: Bool) {
+    func join(_ session: WebSocketSession, as identity: Identity, since: UInt64?, epoch: String?, creating: Bool, roomLimit: Int) {
         let bound = LoopBound(session, loop: session.connection.loop)
         let member = session.member
         self.onLoop { gate in
             gate.members[member] = bound
-            if creating && gate.creator == nil { gate.creator = identity.user }
+            if creating && gate.creator == nil {
+                gate.creator = identity.user
+                gate.creatorLimit = roomLimit
+            }
             gate.whenFound { gate in gate.sendJoin(member, bound, identity, since: since, epoch: epoch) }
         }
     }
@@ -103,6 +115,7 @@ final class ClusterRoom: @unchecked Sendable {
                 break
             }
             if gate.members.isEmpty, case .remote = gate.mode { gate.forgetRemote() }
+            gate.cluster.forgetIfIdle(gate)
         }
     }
 
@@ -205,7 +218,8 @@ final class ClusterRoom: @unchecked Sendable {
                     cluster.store.release(room: gate.id, node: cluster.node, boot: cluster.boot, token: lease.token)
                     return gate.fail("no room '\(gate.id)'", code: 4004)
                 }
-                let handle = cluster.runner.host(stored, id: gate.id, creator: gate.creator, lease: lease, gate: gate)
+                let handle = cluster.runner.host(
+                    stored, id: gate.id, creator: gate.creator, ownerLimit: gate.creatorLimit, lease: lease, gate: gate)
                 gate.mode = .local(handle)
                 gate.runWaiting()
             }
@@ -237,6 +251,7 @@ final class ClusterRoom: @unchecked Sendable {
         self.creator = nil
         let members = self.members
         self.members = [:]
+        self.cluster.forgetIfIdle(self)
         for (_, bound) in members {
             bound.withValueOnLoop { session in
                 session.connection.enqueue(
@@ -280,7 +295,7 @@ final class ClusterRoom: @unchecked Sendable {
     }
 
     /// The room is not where this gate thought: every member here reconnects (and finds it).
-    func move(reason: String) {
+    func move(reason: String, code: UInt16 = 1012) {
         self.loop.assertInLoop()
         if case .remote = self.mode { self.forgetRemote() }
         self.mode = .idle
@@ -289,13 +304,14 @@ final class ClusterRoom: @unchecked Sendable {
         Log.info("room members sent to reconnect", ["room": self.id, "reason": reason, "members": self.members.count])
         let members = self.members
         self.members = [:]
-        for (_, bound) in members { bound.withValueOnLoop { $0.close(code: 1012, reason: reason) } }
+        for (_, bound) in members { bound.withValueOnLoop { $0.close(code: code, reason: reason) } }
+        self.cluster.forgetIfIdle(self)
     }
 
     /// The room this node ran is given up (lease lost, or a write whose outcome is unknown).
-    func ownerGaveUp(reason: String) {
+    func ownerGaveUp(reason: String, code: UInt16 = 1012) {
         self.loop.assertInLoop()
-        self.move(reason: reason)
+        self.move(reason: reason, code: code)
     }
 
     private func forgetRemote() {
