@@ -31,7 +31,7 @@ public struct CommandLineOptions: Equatable {
     public static let usage = """
         usage: hometown [serve] [options]
                hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
-               hometown orders --data DIR --room R [--format jsonl|csv] [--after ORDER_ID]
+               hometown orders (--data DIR | --redis URL) --room R [--format jsonl|csv] [--after ORDER_ID]
                hometown --help
 
         commands:

@@ -105,6 +105,43 @@ final class RedisConnectionTests: XCTestCase {
         XCTAssertEqual(outcome.withLock { $0 }, .lost, "timed out: the outcome is unknown")
     }
 
+    /// AUTH and SELECT on connect: with the right password the connection is ready and commands
+    /// land in the chosen database; with a wrong one it never becomes ready (nothing is sent).
+    func testAuthenticatesAndSelectsTheDatabase() throws {
+        let secured = try RedisServer(password: "s3cret")
+        let url = try RedisURL("redis://:s3cret@127.0.0.1:\(secured.port)/3")
+        let client = RedisClient(url: url, loop: self.loop, name: "auth")
+        let ready = CountdownLatch(1)
+        self.loop.execute {
+            client.connection.onReady = { ready.countDown() }
+            client.connection.start()
+        }
+        XCTAssertTrue(ready.wait(seconds: 10))
+        let stored = CountdownLatch(1)
+        client.send(["SET", "k", "v"]) { _ in stored.countDown() }
+        XCTAssertTrue(stored.wait(seconds: 5))
+        let check = try BlockingRedisClient(url: url)
+        XCTAssertEqual(try check.command(["GET", "k"]).string, "v")
+        try check.command(["SELECT", "0"])
+        XCTAssertTrue(try check.command(["GET", "k"]).isNull, "written in database 3, not 0")
+
+        let wrong = RedisClient(url: try RedisURL("redis://:nope@127.0.0.1:\(secured.port)"), loop: self.loop, name: "wrong")
+        let refused = CountdownLatch(1)
+        let outcome = LockedValue<RedisError?>(nil)
+        self.loop.execute {
+            wrong.connection.start()
+            // The handshake's AUTH fails; meanwhile and after, commands are never sent.
+            wrong.connection.send(["PING"]) { result in
+                if case .failure(let error) = result { outcome.withLock { $0 = error } }
+                refused.countDown()
+            }
+        }
+        XCTAssertTrue(refused.wait(seconds: 5))
+        XCTAssertEqual(outcome.withLock { $0 }, .notSent)
+        XCTAssertFalse(self.loop.runAndWait { wrong.connection.isReady })
+        self.loop.execute { wrong.connection.stop() }
+    }
+
     func testURLs() throws {
         let url = try RedisURL("redis://:s3cret@localhost:6380/2")
         XCTAssertEqual(url.address, "127.0.0.1")

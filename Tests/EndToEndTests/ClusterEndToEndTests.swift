@@ -121,6 +121,19 @@ final class ClusterEndToEndTests: XCTestCase {
                 XCTAssertTrue(export.body.contains(id))
                 XCTAssertEqual(try self.http(b, "/api/rooms/orchard/orders?token=\(token("fan"))").status, 403)
 
+                // `hometown orders` reads the cluster's orders from Redis.
+                let cli = Process()
+                cli.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+                cli.arguments = ["orders", "--redis", self.redis.url, "--room", "orchard"]
+                let output = Pipe()
+                cli.standardOutput = output
+                try cli.run()
+                cli.waitUntilExit()
+                XCTAssertEqual(cli.terminationStatus, 0)
+                XCTAssertTrue(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains(id))
+                // Node b's lobby lists the room node a runs.
+                XCTAssertTrue(eventually(within: 5) { (try? self.http(b, "/api/rooms").body)?.contains("\"orchard\"") == true })
+
                 let cluster = try self.http(b, "/api/cluster?token=\(token("root", role: "admin"))")
                 XCTAssertEqual(cluster.status, 200)
                 let status = try JSONParser.parse(cluster.body)

@@ -10,6 +10,8 @@ import RedisClient
 public final class RedisServer {
     public let port: UInt16
     public let directory: String
+    /// `requirepass`, when set: clients must AUTH.
+    public let password: String?
     private var process: Process?
 
     public static var binary: String? {
@@ -18,13 +20,14 @@ public final class RedisServer {
 
     public static var required: Bool { ProcessInfo.processInfo.environment["HOMETOWN_REQUIRE_REDIS"] == "1" }
 
-    public init() throws {
+    public init(password: String? = nil) throws {
+        self.password = password
         self.port = freePort()
         self.directory = makeTemporaryDirectory()
         try self.start()
     }
 
-    public var url: String { "redis://127.0.0.1:\(self.port)" }
+    public var url: String { "redis://\(self.password.map { ":\($0)@" } ?? "")127.0.0.1:\(self.port)" }
     public var pid: Int32? { self.process?.processIdentifier }
 
     /// Starts (or restarts, on the same port and data) and waits until it answers PING.
@@ -32,10 +35,11 @@ public final class RedisServer {
         guard let binary = Self.binary else { throw RedisError.notSent }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--bind", "127.0.0.1", "--port", String(self.port), "--dir", self.directory, "--appendonly", "yes",
-            "--appendfsync", "always", "--save", "", "--logfile", self.directory + "/redis.log",
-        ]
+        process.arguments =
+            [
+                "--bind", "127.0.0.1", "--port", String(self.port), "--dir", self.directory, "--appendonly", "yes",
+                "--appendfsync", "always", "--save", "", "--logfile", self.directory + "/redis.log",
+            ] + (self.password.map { ["--requirepass", $0] } ?? [])
         try process.run()
         self.process = process
         let url = try RedisURL(self.url)

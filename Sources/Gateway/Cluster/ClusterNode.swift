@@ -153,12 +153,15 @@ final class ClusterNode: Sendable {
         connection.send(["SET", ClusterKeys.node(self.node), self.boot, "PX", ttl]) { _ in }
         let gates = self.gates.withLock { Array($0.values) }
         var status = JSONWriter()
-        status.value(
+        let owned: [JSONValue] = self.runner.listing.local.map { entry in
             .object([
-                ("boot", .string(self.boot)), ("rooms", .array(gates.map { .string($0.id) })),
-                ("owned", .array(self.directory.allHandles.map { .string($0.id) })),
-            ]))
+                ("room", .string(entry.room)), ("title", .string(entry.title)), ("live", .bool(entry.live)),
+                ("viewers", .int(Int64(entry.viewers))),
+            ])
+        }
+        status.value(.object([("boot", .string(self.boot)), ("rooms", .array(gates.map { .string($0.id) })), ("owned", .array(owned))]))
         connection.send(["HSET", ClusterKeys.nodes, self.node, String(decoding: status.bytes, as: UTF8.self)]) { _ in }
+        self.refreshListing(connection)
         connection.send(["SMEMBERS", ClusterKeys.rooms]) { result in
             guard case .success(let value) = result, let names = value.array else { return }
             let rooms = Set(names.compactMap(\.string))
@@ -178,6 +181,39 @@ final class ClusterNode: Sendable {
         }
         // Rooms run elsewhere: is their owner still the one we forward to?
         for gate in gates { gate.checkOwner() }
+    }
+
+    /// The lobby (`/api/rooms`) lists every live node's rooms: their statuses, kept only for
+    /// nodes whose heartbeat key is still there.
+    private func refreshListing(_ connection: RedisConnection) {
+        connection.send(["HGETALL", ClusterKeys.nodes]) { result in
+            guard case .success(let value) = result, let fields = value.array, fields.count >= 2 else { return }
+            var statuses: [(node: String, status: JSONValue)] = []
+            var index = 0
+            while index + 1 < fields.count {
+                if let node = fields[index].string, node != self.node, let text = fields[index + 1].string,
+                    let status = try? JSONParser.parse(text)
+                {
+                    statuses.append((node, status))
+                }
+                index += 2
+            }
+            guard !statuses.isEmpty else { return self.runner.listing.replaceElsewhere([]) }
+            connection.send(["MGET"] + statuses.map { ClusterKeys.node($0.node) }) { alive in
+                guard case .success(let value) = alive, let boots = value.array, boots.count == statuses.count else { return }
+                var entries: [RoomListing.Entry] = []
+                for (offset, item) in statuses.enumerated() where boots[offset].string == item.status["boot"]?.stringValue {
+                    for room in item.status["owned"]?.arrayValue ?? [] {
+                        guard let name = room["room"]?.stringValue else { continue }
+                        entries.append(
+                            .init(
+                                room: name, title: room["title"]?.stringValue ?? "", live: room["live"]?.boolValue ?? false,
+                                viewers: Int(room["viewers"]?.intValue ?? 0)))
+                    }
+                }
+                self.runner.listing.replaceElsewhere(entries)
+            }
+        }
     }
 
     func isDead(_ member: RemoteMember) -> Bool {
