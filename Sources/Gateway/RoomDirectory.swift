@@ -57,25 +57,21 @@ final class RoomDirectory: Sendable {
     /// Takes `handle` out of memory (on its loop): the name is kept as unloaded, the room leaves
     /// its loop's list. Work that still reaches the old handle is forwarded (see `RoomRunner`).
     func unload(_ handle: RoomHandle) {
-        let removed = self.rooms.withLock { rooms -> Bool in
-            guard rooms[handle.id] === handle else { return false }
-            rooms[handle.id] = nil
-            return true
-        }
-        guard removed else { return }
+        guard self.remove(handle) else { return }
         self.unloaded.withLock { _ = $0.insert(handle.id) }
-        self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle }
     }
 
-    /// Takes `handle` out for good (cluster mode: the room is no longer run here). On its loop.
-    func remove(_ handle: RoomHandle) {
+    /// Takes `handle` out (on its loop), if it is still the room under its name; true if it was.
+    /// Cluster mode calls it alone: a room no longer run here is not "unloaded", it is elsewhere.
+    @discardableResult
+    func remove(_ handle: RoomHandle) -> Bool {
         let removed = self.rooms.withLock { rooms -> Bool in
             guard rooms[handle.id] === handle else { return false }
             rooms[handle.id] = nil
             return true
         }
-        guard removed else { return }
-        self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle }
+        if removed { self.hostedByLoop[handle.loop.index].value.handles.removeAll { $0 === handle } }
+        return removed
     }
 
     /// The loop that runs (or would run) a room of that name.
