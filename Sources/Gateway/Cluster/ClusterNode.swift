@@ -35,8 +35,9 @@ final class ClusterNode: Sendable {
 
     /// This node's gates, by room (created when its first member arrives).
     private let gates = LockedValue<[String: ClusterRoom]>([:])
-    /// Every room created anywhere in the cluster (refreshed each second), for admission.
+    /// Every room created anywhere in the cluster, for admission; when it was last read whole.
     private let knownRooms = LockedValue<Set<String>>([])
+    private let roomsReadAt = LockedValue<Int64>(0)
     /// Nodes (node|boot) whose members joined rooms this node runs, and the ones found dead.
     private let peers = LockedValue<Set<String>>([])
     private let deadPeers = LockedValue<Set<String>>([])
@@ -110,7 +111,10 @@ final class ClusterNode: Sendable {
                 self.up.withLock { $0.subscriber = true }
                 // Messages published while we were away are gone: members of rooms run elsewhere
                 // reconnect and recover from the room's history.
-                if everReady { self.moveAllRemoteRooms(reason: "cluster link restarted") }
+                if everReady {
+                    self.moveAllRemoteRooms(reason: "cluster link restarted")
+                    self.roomsReadAt.withLock { $0 = 0 }
+                }
                 everReady = true
             }
             subscriber.onDown = { self.up.withLock { $0.subscriber = false } }
@@ -162,10 +166,16 @@ final class ClusterNode: Sendable {
         status.value(.object([("boot", .string(self.boot)), ("rooms", .array(gates.map { .string($0.id) })), ("owned", .array(owned))]))
         connection.send(["HSET", ClusterKeys.nodes, self.node, String(decoding: status.bytes, as: UTF8.self)]) { _ in }
         self.refreshListing(connection)
-        connection.send(["SMEMBERS", ClusterKeys.rooms]) { result in
-            guard case .success(let value) = result, let names = value.array else { return }
-            let rooms = Set(names.compactMap(\.string))
-            self.knownRooms.withLock { $0 = rooms }
+        // New rooms are announced as they are created (`ht:rooms:created`); the whole set is
+        // read at startup and every 30 s besides, to catch an announcement missed while the
+        // subscriber was reconnecting. (A set of many thousands of names is not read every second.)
+        if self.roomsReadAt.withLock({ $0 == 0 || MonotonicClock.millis() - $0 >= 30_000 }) {
+            self.roomsReadAt.withLock { $0 = MonotonicClock.millis() }
+            connection.send(["SMEMBERS", ClusterKeys.rooms]) { result in
+                guard case .success(let value) = result, let names = value.array else { return }
+                let rooms = Set(names.compactMap(\.string))
+                self.knownRooms.withLock { $0.formUnion(rooms) }
+            }
         }
         // Nodes whose members are in rooms we run: still the same life, still beating?
         let peers = self.peers.withLock { Array($0) }
