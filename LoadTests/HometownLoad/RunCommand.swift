@@ -99,6 +99,17 @@ func runScenario(_ arguments: [String]) -> Int32 {
             htmlPath: htmlPath, quiet: quiet, scenario: scenario)
     }
     raiseOpenFileLimit()
+    // Every target must answer before anything starts: a wrong port fails now, with the reason,
+    // not after a whole scenario of closed connections.
+    if worker.count == 1 {
+        for url in scenario.urls {
+            guard let target = LoadEngine.parse(url) else { continue }
+            if let problem = unreachable(host: target.host, port: target.port) {
+                fputs("hometown-load: cannot connect to \(url): \(problem)\n", stderr)
+                return 2
+            }
+        }
+    }
 
     let started = MonotonicClock.seconds()
     let engine: LoadEngine
@@ -229,4 +240,21 @@ func thresholdChecks(_ scenario: Scenario, orderAck: LatencyHistogram, commentFa
                 detail: "p99 \(format(p99)) ms, limit \(format(scenario.maxCommentP99)) ms"))
     }
     return checks
+}
+
+/// Why a TCP connection to the target cannot be opened (nil when it can), within 3 seconds.
+func unreachable(host: String, port: UInt16) -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return String(cString: strerror(errno)) }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 3, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return "'\(host)' is not an IPv4 address" }
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return result == 0 ? nil : String(cString: strerror(errno))
 }

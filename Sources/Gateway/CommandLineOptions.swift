@@ -3,6 +3,8 @@ public struct CommandLineOptions: Equatable {
     public enum Command: Equatable {
         case serve
         case help
+        /// Print the build's version.
+        case version
         /// Print a signed JWT (for testing and the load tool): who, role, optional room, lifetime.
         case token(sub: String, name: String?, role: String, room: String?, ttl: Int)
         /// Print a room's orders from the store in `--data` (read-only; safe while serving).
@@ -10,6 +12,8 @@ public struct CommandLineOptions: Equatable {
     }
 
     public var command: Command = .serve
+    /// With `.help`: the subcommand whose usage to print (nil: all of it).
+    public var helpTopic: String?
     public var configFile: String?
     /// Flag overrides, applied after the config file and the environment.
     public var host: String?
@@ -32,13 +36,15 @@ public struct CommandLineOptions: Equatable {
         usage: hometown [serve] [options]
                hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
                hometown orders (--data DIR | --redis URL) --room R [--format jsonl|csv] [--after ORDER_ID]
-               hometown --help
+               hometown help [COMMAND] | hometown COMMAND --help | hometown --version
 
         commands:
           serve                 run the server (the default)
           orders                print a room's orders from the store (JSON lines, or CSV with a header)
           token                 print a JWT signed with the configured secret (auth.jwt_secret /
-                                HOMETOWN_JWT_SECRET), for trying rooms without an identity provider
+                                HOMETOWN_JWT_SECRET), for trying rooms without an identity provider;
+                                it expires after --ttl seconds (default 86400: one day)
+          help, --version       this text (or one command's); the build's version
 
         options:
           --config FILE         JSON config file (see Config/hometown.json for every key)
@@ -61,6 +67,28 @@ public struct CommandLineOptions: Equatable {
 
     public init() {}
 
+    /// One command's usage (`hometown token --help`, `hometown help orders`).
+    public static func usage(for topic: String?) -> String {
+        switch topic {
+        case "token":
+            return """
+                usage: hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
+                  Prints an HS256 JWT signed with the configured secret (auth.jwt_secret, HOMETOWN_JWT_SECRET,
+                  or --config FILE). --name defaults to the sub, --role to viewer; --room limits the token to
+                  one room; --ttl is its lifetime in seconds (default 86400: one day).
+                """
+        case "orders":
+            return """
+                usage: hometown orders (--data DIR | --redis URL) --room R [--format jsonl|csv] [--after ORDER_ID]
+                  Prints a room's orders, oldest first, from the store (read-only; safe while the server runs):
+                  the SQLite store in --data, or in cluster mode the room's orders in Redis. --after continues
+                  after that order (it must be one of the room's). An unknown room or order: exit status 1.
+                """
+        default:
+            return Self.usage
+        }
+    }
+
     public static func parse(_ arguments: [String]) throws -> CommandLineOptions {
         var options = CommandLineOptions()
         var rest = arguments[...]
@@ -73,6 +101,11 @@ public struct CommandLineOptions: Equatable {
             case "serve": break
             case "token": tokenCommand = true
             case "orders": ordersCommand = true
+            case "version": options.command = .version
+            case "help":
+                options.command = .help
+                options.helpTopic = rest.dropFirst().first
+                return options
             default: throw Error(message: "unknown command '\(first)'\n\n\(usage)")
             }
             rest = rest.dropFirst()
@@ -95,7 +128,10 @@ public struct CommandLineOptions: Equatable {
         while let argument = rest.first {
             rest = rest.dropFirst()
             switch argument {
-            case "-h", "--help": options.command = .help
+            case "-h", "--help":
+                options.command = .help
+                options.helpTopic = tokenCommand ? "token" : ordersCommand ? "orders" : nil
+            case "--version": options.command = .version
             case "--config": options.configFile = try value(argument)
             case "--host": options.host = try value(argument)
             case "--port": options.port = try flag(argument, SettingRules.port)

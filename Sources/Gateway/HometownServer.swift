@@ -18,6 +18,8 @@ public final class HometownServer: Sendable {
     let readiness: Readiness
     let journal: GroupCommitJournal?
     let cluster: ClusterNode?
+    /// Single-node mode: this process's exclusive hold on the data directory.
+    let dataLock: DataDirectoryLock?
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
@@ -42,11 +44,19 @@ public final class HometownServer: Sendable {
             // Cluster mode: Redis is the store (no SQLite); startup fails if it cannot be reached.
             try ClusterNode.checkReachable(config.cluster)
             self.journal = nil
+            self.dataLock = nil
             self.cluster = try ClusterNode(
                 settings: config.cluster, port: config.port, loop: group.loops[0], directory: directory, fanOut: fanOut,
                 metrics: self.metrics)
         } else {
-            self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+            let lock = try Self.lockDataDirectory(config)
+            self.dataLock = lock
+            do {
+                self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+            } catch {
+                lock.release()
+                throw error
+            }
             self.cluster = nil
         }
         self.rooms = RoomRunner(
@@ -120,16 +130,30 @@ public final class HometownServer: Sendable {
             // up (bounded: /readyz says 503 until they are, and rooms wait for them).
             let deadline = WallClock.nowMillis() + 5000
             while !cluster.isReady && WallClock.nowMillis() < deadline { usleep(5000) }
-        } else if self.config.rooms.demo {
+        } else if self.config.demoRoomEnabled {
             DemoRoom.create(in: self.rooms)
         }
         Log.info(
             "listening",
             [
                 "host": self.config.host, "port": self.port, "loops": self.group.loops.count,
-                "scheme": self.config.tls.enabled ? "wss" : "ws",
+                "scheme": self.config.tls.enabled ? "wss" : "ws", "version": BuildInfo.version,
                 "mode": self.cluster.map { "cluster node \($0.node) on \($0.url)" } ?? "single node",
             ])
+    }
+
+    /// Creates the data directory if needed and takes its lock: a second process on the same
+    /// directory is refused at startup (it would sell the same stock again).
+    private static func lockDataDirectory(_ config: ServerConfiguration) throws -> DataDirectoryLock {
+        let path = config.dataDirectory
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(path)': \(String(cString: strerror(errno)))")
+        }
+        do {
+            return try DataDirectoryLock(directory: path)
+        } catch {
+            throw ConfigurationLoader.Error(key: "data", problem: "\(error)")
+        }
     }
 
     /// The durable store: opened (created) in the data directory, every room and order restored
@@ -167,10 +191,17 @@ public final class HometownServer: Sendable {
     /// finished in time.
     @discardableResult
     public func drain(timeout: Double) -> Bool {
-        let deadline = WallClock.nowMillis() + Int64(timeout * 1000)
-        func left() -> Double { max(0, Double(deadline - WallClock.nowMillis()) / 1000) }
         self.readiness.beginDrain()
         Log.info("draining", ["connections": self.connectionCount, "timeout": timeout])
+        // 0. Readiness says 503 while everything else still works, so a load balancer sees it and
+        //    takes the node out before anyone is refused (the grace is not part of `timeout`).
+        let grace = self.config.effectiveDrainGrace
+        if grace > 0 {
+            Log.info("drain grace: /readyz is 503, still serving", ["seconds": grace])
+            usleep(useconds_t(grace * 1_000_000))
+        }
+        let deadline = WallClock.nowMillis() + Int64(timeout * 1000)
+        func left() -> Double { max(0, Double(deadline - WallClock.nowMillis()) / 1000) }
         // 1. No new connections, no new requests.
         self.onEveryLoop { loop in
             loop.closeListeners()
@@ -236,6 +267,7 @@ public final class HometownServer: Sendable {
         self.group.stop()
         // The loops are gone; commit whatever they queued before returning.
         self.journal?.stop()
+        self.dataLock?.release()
     }
 
     /// Ready to take traffic: not draining, and the store's last commit (if any) succeeded.

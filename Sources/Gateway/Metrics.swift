@@ -153,6 +153,9 @@ extension HometownServer {
         func total(_ counter: (LoopCounters) -> Int) -> [(labels: String, value: Int)] {
             [("", loops.reduce(0) { $0 + counter($1.counters) })]
         }
+        metric(
+            "hometown_build_info", "gauge", "The running build (always 1; the version is the label).",
+            [("{version=\"\(BuildInfo.version)\"}", 1)])
         metric("hometown_connections_open", "gauge", "Open TCP connections.", total { $0.connections.load(ordering: .relaxed) })
         metric("hometown_connections_opened_total", "counter", "Connections accepted.", total { $0.accepted.load(ordering: .relaxed) })
         metric(

@@ -55,6 +55,7 @@ public enum OrderExport {
     /// WAL readers never block the writer).
     public static func page(dataDirectory: String, room: String, after: String?, limit: Int) throws -> [Order] {
         let store = try SQLiteOrderStore(path: dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
+        guard try store.roomExists(room) else { throw OrderStoreError.unknownRoom(room) }
         return try store.orders(room: room, after: after, limit: limit)
     }
 }
@@ -87,6 +88,7 @@ extension OrderExport {
             if items.count < chunk { break }
             start += chunk
         }
+        if let after, !found { throw OrderStoreError.unknownOrder(after) }
         return (owner, page)
     }
 }

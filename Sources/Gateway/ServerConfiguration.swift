@@ -13,6 +13,9 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var logLevel = Log.Level.info
     /// Seconds a graceful drain (SIGTERM/SIGINT) may take before the process exits anyway.
     public var drainTimeout = 10.0
+    /// Seconds a drain keeps serving with `/readyz` at 503 before it stops accepting (the load
+    /// balancer's time to notice). nil: 5 in production, 0 elsewhere.
+    public var drainGrace: Double?
     public var webSocket = WebSocketSettings()
     public var outbound = OutboundSettings()
     public var echo = EchoSettings()
@@ -138,8 +141,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     }
 
     public struct RoomsSettings: Equatable, Sendable {
-        /// Create the `demo` room, live, with products, at startup.
-        public var demo = true
+        /// Create the `demo` room, live, with products, at startup. nil: only outside production.
+        public var demo: Bool?
         /// Rooms one streamer may own (0 = no cap; admins have none): a token cannot be used to
         /// open rooms without end.
         public var maxRoomsPerOwner = 20
@@ -149,6 +152,11 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// The rules every room follows.
         public var room = RoomSettings()
     }
+
+    public var effectiveDrainGrace: Double { self.drainGrace ?? (self.environment == "production" ? 5 : 0) }
+
+    /// The demo room is created at startup: as configured, else only outside production.
+    public var demoRoomEnabled: Bool { self.rooms.demo ?? (self.environment != "production") }
 
     /// `/echo` is served: as configured, else only outside production.
     public var echoEnabled: Bool { self.echo.enabled ?? (self.environment != "production") }

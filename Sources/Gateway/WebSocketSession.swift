@@ -41,8 +41,11 @@ final class WebSocketSession: ConnectionHandler {
     private var refusals = 0
     private var refusalsSince: Int64 = 0
 
-    /// Set when admission refused this connection: its request gets this answer.
+    /// Set when admission refused this connection: its request gets this answer. A refusal for
+    /// being full is not applied to the operator's probes (`/healthz`, `/readyz`, `/metrics`):
+    /// a server at its connection limit is busy, not dead, and must not be restarted for it.
     private var refusal: HTTPResponse?
+    private var refusedAsFull = false
     private var admitted = false
 
     init(connection: Connection, context: SessionContext) {
@@ -53,6 +56,7 @@ final class WebSocketSession: ConnectionHandler {
             self.admitted = true
         case .full(let why):
             self.refusal = .text(.serviceUnavailable, why + "\n", headers: [("Retry-After", "5")])
+            self.refusedAsFull = true
         case .tooFast:
             self.refusal = .text(.tooManyRequests, "too many new connections from your address\n", headers: [("Retry-After", "1")])
         }
@@ -182,7 +186,14 @@ final class WebSocketSession: ConnectionHandler {
 
     // MARK: - The request head
 
+    static let probePaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
     private func handle(_ head: HTTPRequestHead) {
+        if self.refusedAsFull && Self.probePaths.contains(String(head.path)) {
+            // Answered (and closed) like any plain request: one short-lived descriptor.
+            self.routeHTTP(head)
+            return
+        }
         if let refusal = self.refusal {
             self.closeReason = "refused \(refusal.status.code)"
             self.respondAndClose(refusal)

@@ -16,19 +16,29 @@ do {
     exit(2)
 }
 if options.command == .help {
-    print(CommandLineOptions.usage)
+    print(CommandLineOptions.usage(for: options.helpTopic))
+    exit(0)
+}
+if options.command == .version {
+    print("hometown \(BuildInfo.version)")
     exit(0)
 }
 
-var config = ServerConfiguration()
-do {
+/// The configuration: defaults, then the file, the environment and the flags.
+func loadConfiguration(_ options: CommandLineOptions) throws -> ServerConfiguration {
+    var config = ServerConfiguration()
     if let path = options.configFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationLoader.Error(key: "--config", problem: "cannot read '\(path)'")
         }
         config = try ConfigurationLoader.apply(json: Array(data), to: config)
     }
-    config = try options.apply(to: config, environment: ProcessInfo.processInfo.environment)
+    return try options.apply(to: config, environment: ProcessInfo.processInfo.environment)
+}
+
+var config = ServerConfiguration()
+do {
+    config = try loadConfiguration(options)
 } catch {
     FileHandle.standardError.write("hometown: \(error)\n".data(using: .utf8)!)
     exit(2)
@@ -70,11 +80,12 @@ if case .token(let sub, let name, let role, let room, let ttl) = options.command
     exit(0)
 }
 
-// Block the stop signals before any loop thread exists, so only sigwait below receives them.
+// Block the signals we handle before any loop thread exists, so only sigwait below receives them.
 var stopSignals = sigset_t()
 sigemptyset(&stopSignals)
 sigaddset(&stopSignals, SIGTERM)
 sigaddset(&stopSignals, SIGINT)
+sigaddset(&stopSignals, SIGHUP)
 pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
 let server: HometownServer
@@ -87,7 +98,19 @@ do {
 }
 
 var received: Int32 = 0
-sigwait(&stopSignals, &received)
+while true {
+    sigwait(&stopSignals, &received)
+    guard received == SIGHUP else { break }
+    // SIGHUP reloads what can change safely while serving: the log level. Everything else (ports,
+    // TLS files, limits, the store) needs a restart; drain first (docs/OPERATIONS.md).
+    do {
+        let reloaded = try loadConfiguration(options)
+        Log.level = reloaded.logLevel
+        Log.info("SIGHUP: configuration re-read; log level applied, other changes need a restart", ["log_level": reloaded.logLevel])
+    } catch {
+        Log.error("SIGHUP: configuration not reloaded", ["error": error])
+    }
+}
 Log.info("stopping", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT"])
 // A second signal during the drain ends the process at once.
 pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)

@@ -1,5 +1,20 @@
 import LiveRoom
 
+/// What a store refuses to read.
+public enum OrderStoreError: Error, Equatable, CustomStringConvertible {
+    /// `after` names no order of the room.
+    case unknownOrder(String)
+    /// No room of that name was ever stored.
+    case unknownRoom(String)
+
+    public var description: String {
+        switch self {
+        case .unknownOrder(let id): return "no order '\(id)' in this room (after= must name one of its orders)"
+        case .unknownRoom(let room): return "no room '\(room)'"
+        }
+    }
+}
+
 /// Durable storage for rooms and accepted orders: the seam between the room logic and SQLite
 /// (or, later, another store). Called from one writer thread, plus read-only readers.
 public protocol OrderStore: AnyObject {

@@ -157,7 +157,22 @@ public final class SQLiteOrderStore: OrderStore {
         return result
     }
 
+    /// Whether a room of that name was ever stored (one indexed lookup).
+    public func roomExists(_ id: String) throws -> Bool {
+        let query = try self.database.prepare("SELECT 1 FROM rooms WHERE id = ?1")
+        query.bind(1, id)
+        return try query.step()
+    }
+
     public func orders(room: String, after: String?, limit: Int) throws -> [Order] {
+        // An `after` that names no order of this room is the caller's mistake (a typo would
+        // otherwise re-export the whole room: double fulfilment), not "from the start".
+        if let after {
+            let known = try self.database.prepare("SELECT 1 FROM orders WHERE id = ?1 AND room = ?2")
+            known.bind(1, after)
+            known.bind(2, room)
+            guard try known.step() else { throw OrderStoreError.unknownOrder(after) }
+        }
         let query = try self.database.prepare(
             """
             SELECT id, room, sku, user, name, qty, price, ref, ts FROM orders

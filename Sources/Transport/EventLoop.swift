@@ -60,7 +60,11 @@ public final class EventLoop {
     /// not by the new thread, so there is no moment when the loop is started but unchecked.
     private let lifecycle = Atomic<Int>(0)
     /// The thread `start()` created, for `join()`; touched only by the thread that owns the group.
-    private var startedThread: pthread_t?
+    /// Counted down when `run` has returned on the loop's thread: what `join` waits for. (The
+    /// thread is detached: no pthread_join, whose handle must never be joined twice or late —
+    /// a stale handle once hung a test run's `stop` in a join on a thread long gone.)
+    private let finished = CountdownLatch(1)
+    private let started = Atomic<Bool>(false)
 
     let readBuffer: UnsafeMutableRawBufferPointer
     private let iovecs: UnsafeMutablePointer<iovec>
@@ -111,14 +115,19 @@ public final class EventLoop {
 
     /// Starts the loop on a thread of its own.
     public func start() {
+        precondition(!self.started.exchange(true, ordering: .sequentiallyConsistent), "event loop \(self.index) started twice")
         self.lifecycle.store(1, ordering: .sequentiallyConsistent)
-        self.startedThread = Threads.start { self.run() }
+        Threads.start(detached: true) {
+            self.run()
+            self.finished.countDown()
+        }
     }
 
-    /// Waits for the loop's thread to finish (after `stop`).
+    /// Waits until the loop's thread has finished running it (after `stop`). Any thread, any
+    /// number of times; returns at once for a loop that was never started.
     public func join() {
-        if let thread = self.startedThread { pthread_join(thread, nil) }
-        self.startedThread = nil
+        guard self.started.load(ordering: .sequentiallyConsistent) else { return }
+        self.finished.wait()
     }
 
     /// Asks the loop to close its listeners and connections and return from `run`. Thread-safe.

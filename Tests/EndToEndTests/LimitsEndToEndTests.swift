@@ -32,6 +32,10 @@ struct LimitsEndToEndTests {
         try withServer({ $0.limits.maxConnections = 2 }) { server in
             let held = try (0..<2).map { _ in try BlockingWebSocketClient(port: server.port) }
             #expect(upgradeStatus(server) == 503)
+            // Full is busy, not dead: the operator's probes are still answered.
+            for path in ["/healthz", "/readyz", "/metrics"] {
+                #expect(try rawHTTP(server, "GET \(path) HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200"), "\(path)")
+            }
             _ = held
         }
     }

@@ -122,6 +122,69 @@ struct OperationsEndToEndTests {
         #expect(acknowledged >= 300)
     }
 
+    /// SIGTERM with a drain grace: readiness goes 503 at once while the listener still answers
+    /// (health 200, new requests served), so a load balancer sees it before anyone is refused.
+    @Test func drainGraceKeepsServingWithReadinessDown() throws {
+        let config = makeTemporaryDirectory() + "/grace.json"
+        FileManager.default.createFile(atPath: config, contents: Data(#"{"drain_grace": 3}"#.utf8))
+        let server = ServerProcess(dataDirectory: makeTemporaryDirectory(), extraArguments: ["--config", config])
+        try server.start()
+        func status(_ path: String) -> Int {
+            guard let client = try? BlockingWebSocketClient(port: server.port, timeout: 2, upgrade: false),
+                (try? client.sendRaw(Array("GET \(path) HTTP/1.1\r\n\r\n".utf8))) != nil,
+                let answer = try? client.readHTTPResponse()
+            else { return 0 }
+            return Int(answer.split(separator: " ")[1]) ?? 0
+        }
+        #expect(status("/readyz") == 200)
+        server.send(SIGTERM)
+        #expect(eventually(within: 2) { status("/readyz") == 503 }, "readiness goes down first")
+        #expect(status("/healthz") == 200, "while the listener still answers")
+        #expect(server.waitForExit(seconds: 20) == 0, "then the drain ends, exit 0")
+    }
+
+    /// SIGHUP re-reads the configuration (the log level) and keeps serving; it is not a stop.
+    @Test func sighupReloadsAndKeepsServing() throws {
+        let server = ServerProcess(dataDirectory: makeTemporaryDirectory())
+        try server.start()
+        server.send(SIGHUP)
+        server.send(SIGHUP)
+        #expect(
+            eventually(within: 2) {
+                guard let client = try? BlockingWebSocketClient(port: server.port, timeout: 1, upgrade: false) else { return false }
+                try? client.sendRaw(Array("GET /healthz HTTP/1.1\r\n\r\n".utf8))
+                return (try? client.readHTTPResponse())?.hasPrefix("HTTP/1.1 200") == true
+            })
+        #expect(server.terminate() == 0, "still a drain on SIGTERM, exit 0")
+    }
+
+    /// One process per data directory: a second server on it is refused, naming the holder.
+    @Test func aSecondServerOnTheSameDataDirectoryIsRefused() throws {
+        let data = makeTemporaryDirectory()
+        try liveServer({ $0.dataDirectory = data }) { _ in
+            var second = ServerConfiguration()
+            second.port = 0
+            second.dataDirectory = data
+            second.rooms.demo = false
+            do {
+                _ = try HometownServer(config: second)
+                Issue.record("a second server opened the same data directory")
+            } catch {
+                #expect("\(error)".contains("in use by process \(getpid())"), "\(error)")
+            }
+        }
+        // The first one stopped: the directory is free again.
+        let again = try HometownServer(
+            config: {
+                var config = ServerConfiguration()
+                config.port = 0
+                config.dataDirectory = data
+                config.rooms.demo = false
+                return config
+            }())
+        again.stop()
+    }
+
     @Test func drainClosesClientsWith1001() throws {
         try liveServer { server in
             let viewer = try LiveClient(server, room: "x", token: token("s", role: "streamer"))

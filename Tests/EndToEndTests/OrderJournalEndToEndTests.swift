@@ -59,6 +59,11 @@ struct OrderJournalEndToEndTests {
             #expect(try http(server, "/api/rooms/shop/orders?token=\(token("x", role: "streamer", room: "shop"))").status == 403)
             #expect(try http(server, "/api/rooms/nope/orders?token=\(owner)").status == 404)
             #expect(try http(server, "/api/rooms/shop/orders?format=xml&token=\(owner)").status == 400)
+            // A cursor that names no order of the room is an error, never "from the start" (a
+            // typo must not re-export the room for a second fulfilment).
+            let typo = try http(server, "/api/rooms/shop/orders?token=\(owner)&after=shop-nosuch-1")
+            #expect(typo.status == 400)
+            #expect(typo.body.contains("no order 'shop-nosuch-1'"))
         }
     }
 
@@ -136,5 +141,20 @@ struct OrderJournalEndToEndTests {
         let rows = output.split(separator: "\n")
         #expect(rows.count == 2 && rows[0].hasPrefix("order,room,sku"))
         #expect(rows[1].contains(",cli,apple,buyer,"))
+
+        // A room that does not exist, or a cursor that names no order, is an error with a reason.
+        for arguments in [["--room", "nosuch"], ["--room", "cli", "--after", "cli-typo-9"]] {
+            let failing = Process()
+            failing.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+            failing.arguments = ["orders", "--data", data] + arguments
+            let errors = Pipe()
+            failing.standardError = errors
+            failing.standardOutput = Pipe()
+            try failing.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            failing.waitUntilExit()
+            #expect(failing.terminationStatus != 0, "\(arguments)")
+            #expect(message.contains("no room 'nosuch'") || message.contains("no order 'cli-typo-9'"), "\(message)")
+        }
     }
 }

@@ -84,6 +84,20 @@ final class ServerProcess {
         self.process = nil
     }
 
+    /// Sends `signal` without waiting for anything.
+    func send(_ signal: Int32) {
+        guard let process = self.process else { return }
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits (at most `seconds`) for the process to exit by itself; its status, or nil.
+    func waitForExit(seconds: Double) -> Int32? {
+        guard let process = self.process, self.exited.wait(timeout: .now() + seconds) == .success else { return nil }
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationStatus
+    }
+
     func terminate() -> Int32 {
         guard let process = self.process else { return -1 }
         kill(process.processIdentifier, SIGTERM)

@@ -51,6 +51,16 @@ struct ConfigurationTests {
         #expect(error("not json")?.key == "(file)")
     }
 
+    @Test func productionTurnsDevelopmentConveniencesOff() throws {
+        var config = ServerConfiguration()
+        #expect(config.demoRoomEnabled && config.echoEnabled && config.effectiveDrainGrace == 0)
+        config.environment = "production"
+        #expect(!config.demoRoomEnabled && !config.echoEnabled && config.effectiveDrainGrace == 5)
+        config.rooms.demo = true
+        config.drainGrace = 0
+        #expect(config.demoRoomEnabled && config.effectiveDrainGrace == 0)
+    }
+
     @Test func clusterSettingsAreChecked() throws {
         #expect(error(#"{"cluster": {"redis": "http://127.0.0.1:6379"}}"#)?.key == "cluster.redis")
         #expect(error(#"{"cluster": {"redis": "redis://127.0.0.1"}}"#)?.key == "cluster.redis")
@@ -111,6 +121,14 @@ struct ConfigurationTests {
         #expect(throws: CommandLineOptions.Error.self) { try CommandLineOptions.parse(["launch"]) }
         #expect(try CommandLineOptions.parse(["--help"]).command == .help)
         #expect(try CommandLineOptions.parse([]).command == .serve)
+        // Every way of asking for help or the version.
+        #expect(try CommandLineOptions.parse(["--version"]).command == .version)
+        #expect(try CommandLineOptions.parse(["version"]).command == .version)
+        #expect(try CommandLineOptions.parse(["help", "orders"]).helpTopic == "orders")
+        #expect(try CommandLineOptions.parse(["token", "--help"]).helpTopic == "token")
+        #expect(try CommandLineOptions.parse(["orders", "--help"]).command == .help)
+        #expect(CommandLineOptions.usage(for: "orders").contains("--after ORDER_ID"))
+        #expect(CommandLineOptions.usage(for: "token").contains("default 86400"))
         #expect(throws: ConfigurationLoader.Error.self) {
             try CommandLineOptions().apply(to: ServerConfiguration(), environment: ["HOMETOWN_PORT": "x"])
         }

@@ -1,5 +1,6 @@
 import Auth
 import LiveRoom
+import OrderJournal
 import Synchronization
 import Transport
 import WebSocket
@@ -87,6 +88,11 @@ final class OrderExportHandler: HTTPHandler {
                     HTTPResponse(
                         status: .ok, headers: [("Content-Type", type), ("Cache-Control", "no-store")],
                         body: OrderExport.render(orders, format: format)))
+            } catch OrderStoreError.unknownRoom {
+                // In memory (the directory found it) but never stored yet: no orders.
+                reply(HTTPResponse(status: .ok, headers: [("Cache-Control", "no-store")], body: OrderExport.render([], format: format)))
+            } catch let error as OrderStoreError {
+                reply(.text(.badRequest, "\(error)\n"))
             } catch {
                 Log.error("order export failed", ["room": room, "error": error])
                 reply(.text(.internalServerError, "export failed\n"))
