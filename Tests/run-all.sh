@@ -9,11 +9,14 @@
 #      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
 #   5. the cluster test: three nodes on Debian's redis-server, the owner killed (-9), paused past
 #      its lease, and Redis restarted, each in the middle of a flash sale (Tests/Cluster/run.sh);
-#   6. the libFuzzer harnesses for the frame reader, the HTTP head parser and the RESP decoder,
+#   6. the deployable build: a static-stdlib `hometown` that runs without the toolchain, and the
+#      shipped systemd unit checked (Tests/Deploy);
+#   7. the libFuzzer harnesses for the frame reader, the HTTP head parser and the RESP decoder,
 #      bounded in time.
 # Installs what it needs on a fresh Debian machine. Fails loudly on the first failing step.
 #
-# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1, SKIP_BROWSER=1, SKIP_CLUSTER=1.
+# Knobs: FUZZ_SECONDS (per target, default 30; 0 skips), SKIP_AUTOBAHN=1, SKIP_BROWSER=1, SKIP_CLUSTER=1,
+# SKIP_DEPLOY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -111,6 +114,12 @@ if [ "${SKIP_CLUSTER:-0}" != 1 ]; then
     cluster_line=$(grep -E "^cluster test: [0-9]+ runs passed" /tmp/hometown-cluster.log | tail -1 || true)
     [ -n "$cluster_line" ] || { echo "the cluster test did not pass" >&2; exit 1; }
     cluster_runs=$(echo "$cluster_line" | sed -E 's/cluster test: ([0-9]+) runs.*/\1/')
+fi
+
+if [ "${SKIP_DEPLOY:-0}" != 1 ]; then
+    step "deployable build (static Swift stdlib, runs without the toolchain) and the systemd unit"
+    Tests/Deploy/static-build.sh
+    Tests/Deploy/check-unit.sh .build/static/release/hometown
 fi
 
 fuzz_seconds=${FUZZ_SECONDS:-30}

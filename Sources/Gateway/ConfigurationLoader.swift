@@ -37,6 +37,12 @@ public enum ConfigurationLoader {
         try reader.string("log_level") { config.logLevel = try SettingRules.logLevel.value($0, key: "log_level") }
         try reader.seconds("drain_timeout") { config.drainTimeout = $0 }
         try reader.number("drain_grace", in: 0...600) { config.drainGrace = $0 }
+        try reader.string("log_format") { format in
+            guard format == "logfmt" || format == "json" else {
+                throw Error(key: "log_format", problem: "must be logfmt or json, not '\(format)'")
+            }
+            config.logFormat = format
+        }
         try reader.string("environment") { config.environment = try SettingRules.environment.value($0, key: "environment") }
         try reader.object("tls") { tls in
             try tls.string("cert") { config.tls.cert = $0 }

@@ -22,8 +22,14 @@ public final class HometownServer: Sendable {
     let dataLock: DataDirectoryLock?
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
+    /// When the server was made (for `process_start_time_seconds`).
+    let startedAt = Double(WallClock.nowMillis()) / 1000
+
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
+        if let warning = ProcessStats.raiseDescriptorLimit(forConnections: config.limits.maxConnections) {
+            Log.warn("open-file limit too low", ["problem": warning])
+        }
         let group = try EventLoopGroup(loopCount: config.loopCount)
         self.group = group
         if config.tls.enabled {

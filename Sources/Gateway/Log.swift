@@ -1,4 +1,5 @@
 import Glibc
+import JSON
 import Synchronization
 import Transport
 
@@ -37,6 +38,13 @@ public enum Log {
     }
     private static let levelStorage = Atomic<Int>(Level.info.rawValue)
 
+    /// logfmt (the default) or one JSON object per line (`log_format: "json"`), for log shippers.
+    public static var json: Bool {
+        get { jsonStorage.load(ordering: .relaxed) }
+        set { jsonStorage.store(newValue, ordering: .relaxed) }
+    }
+    private static let jsonStorage = Atomic<Bool>(false)
+
     public static func debug(_ message: @autoclosure () -> String, _ fields: @autoclosure () -> KeyValuePairs<String, Any> = [:]) {
         if level <= .debug { write(.debug, message(), fields()) }
     }
@@ -54,13 +62,34 @@ public enum Log {
     }
 
     private static func write(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, Any>) {
-        let millis = Int(WallClock.nowMillis())
-        var line = "ts=\(millis / 1000).\(String(millis % 1000 + 1000).dropFirst()) level=\(level.name) msg=\(quote(message))"
-        for (key, value) in fields { line += " \(key)=\(quote(String(describing: value)))" }
+        let ts = rfc3339(WallClock.nowMillis())
+        var line: String
+        if json {
+            var writer = JSONWriter()
+            writer.value(
+                .object(
+                    [("ts", .string(ts)), ("level", .string(level.name)), ("msg", .string(message))]
+                        + fields.map { ($0.key, .string(String(describing: $0.value))) }))
+            line = String(decoding: writer.bytes, as: UTF8.self)
+        } else {
+            line = "ts=\(ts) level=\(level.name) msg=\(quote(message))"
+            for (key, value) in fields { line += " \(key)=\(quote(String(describing: value)))" }
+        }
         line += "\n"
         // One write(2) per line on descriptor 2: lines from different loops never interleave, and
         // no shared FILE buffer is involved.
         _ = line.withUTF8 { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// RFC 3339 in UTC with milliseconds: 2026-12-01T03:45:12.345Z.
+    static func rfc3339(_ millis: Int64) -> String {
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction = String(Int(millis % 1000) + 1000).dropFirst()
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
     }
 
     private static func quote(_ text: String) -> String {

@@ -130,9 +130,19 @@ public final class ServerMetrics: Sendable {
         self.roomGauges.withLock { $0[room] = RoomGauges(viewers: count, stockLeft: liveStock) }
     }
 
-    /// The room left memory: its gauges go (a closed room has no live sales, no viewers).
+    /// Orders accepted per room (a label per room in memory; dropped with the room).
+    let roomOrders = LockedValue<[String: Int]>([:])
+
+    func orderAccepted(room: String) {
+        self.ordersAccepted.increment()
+        self.roomOrders.withLock { $0[room, default: 0] += 1 }
+    }
+
+    /// The room left memory: its gauges and counters go (a closed room has no live sales, no
+    /// viewers), so metric labels follow the rooms in memory, not every room ever opened.
     func forget(room: String) {
         self.roomGauges.withLock { _ = $0.removeValue(forKey: room) }
+        self.roomOrders.withLock { _ = $0.removeValue(forKey: room) }
     }
 
     var gauges: [String: RoomGauges] { self.roomGauges.withLock { $0 } }
@@ -153,6 +163,20 @@ extension HometownServer {
         func total(_ counter: (LoopCounters) -> Int) -> [(labels: String, value: Int)] {
             [("", loops.reduce(0) { $0 + counter($1.counters) })]
         }
+        // The process, under the standard names.
+        out += "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n"
+        out += "process_resident_memory_bytes \(ProcessStats.residentBytes)\n"
+        out +=
+            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds \(ProcessStats.openDescriptors)\n"
+        out +=
+            "# HELP process_max_fds The open-file limit.\n# TYPE process_max_fds gauge\nprocess_max_fds \(ProcessStats.descriptorLimits.soft)\n"
+        out += "# HELP process_cpu_seconds_total User and system CPU time.\n# TYPE process_cpu_seconds_total counter\n"
+        out += "process_cpu_seconds_total \(ProcessStats.cpuSeconds)\n"
+        out += "# HELP process_start_time_seconds Start time, seconds since 1970.\n# TYPE process_start_time_seconds gauge\n"
+        out += "process_start_time_seconds \(self.startedAt)\n"
+        metric(
+            "hometown_room_orders_total", "counter", "Orders accepted per room (rooms in memory).",
+            labeled("room", self.metrics.roomOrders.withLock { $0 }))
         metric(
             "hometown_build_info", "gauge", "The running build (always 1; the version is the label).",
             [("{version=\"\(BuildInfo.version)\"}", 1)])

@@ -353,7 +353,7 @@ final class RoomRunner: Sendable {
                     let now = WallClock.nowMillis()
                     switch result {
                     case .stored:
-                        self.metrics.ordersAccepted.increment()
+                        self.metrics.orderAccepted(room: handle.id)
                         self.perform(handle.room.orderCommitted(order, now: now), handle)
                     case .refused, .limitReached:
                         self.metrics.ordersUnavailable.increment()
@@ -376,7 +376,7 @@ final class RoomRunner: Sendable {
             self.inTurn(handle) { handle in
                 let now = WallClock.nowMillis()
                 if durable {
-                    self.metrics.ordersAccepted.increment()
+                    self.metrics.orderAccepted(room: handle.id)
                     self.perform(handle.room.orderCommitted(order, now: now), handle)
                 } else {
                     self.metrics.ordersUnavailable.increment()

@@ -11,6 +11,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     /// Event loops (threads); 0 means one per core.
     public var loops = 0
     public var logLevel = Log.Level.info
+    /// `logfmt` (default) or `json` (one object per line).
+    public var logFormat = "logfmt"
     /// Seconds a graceful drain (SIGTERM/SIGINT) may take before the process exits anyway.
     public var drainTimeout = 10.0
     /// Seconds a drain keeps serving with `/readyz` at 503 before it stops accepting (the load

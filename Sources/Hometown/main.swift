@@ -44,6 +44,7 @@ do {
     exit(2)
 }
 Log.level = config.logLevel
+Log.json = config.logFormat == "json"
 
 if case .orders(let room, let format, let after) = options.command {
     var cursor = after

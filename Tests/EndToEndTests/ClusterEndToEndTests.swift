@@ -33,6 +33,43 @@ final class ClusterEndToEndTests: XCTestCase {
         return (status, body)
     }
 
+    /// The alert rules and the dashboard name only metrics the server exports (a cluster node
+    /// exports them all): a renamed metric fails here, not silently in production.
+    func testAlertsAndDashboardNameOnlyExportedMetrics() throws {
+        try self.node("a") { a in
+            let exported = Set(
+                try self.http(a, "/metrics").body.split(separator: "\n").compactMap { line -> String? in
+                    guard line.hasPrefix("# TYPE ") else { return nil }
+                    return line.split(separator: " ")[2].description
+                })
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let alerts = try String(contentsOf: root.appendingPathComponent("Config/alerts.yml"), encoding: .utf8)
+            let operations = try String(contentsOf: root.appendingPathComponent("docs/OPERATIONS.md"), encoding: .utf8)
+            let dashboard = try XCTUnwrap(
+                operations.components(separatedBy: "## Alerts and a dashboard").last?.components(separatedBy: "\n## ").first)
+            var named: Set<String> = []
+            for text in [alerts, dashboard] {
+                var current = ""
+                for character in text + " " {
+                    if character.isLetter || character.isNumber || character == "_" {
+                        current.append(character)
+                        continue
+                    }
+                    if current.hasPrefix("hometown_") || current.hasPrefix("process_") {
+                        var name = current
+                        for suffix in ["_bucket", "_count", "_sum"] where name.hasSuffix(suffix) && !exported.contains(name) {
+                            name = String(name.dropLast(suffix.count))
+                        }
+                        named.insert(name)
+                    }
+                    current = ""
+                }
+            }
+            XCTAssertGreaterThan(named.count, 15)
+            XCTAssertEqual(named.subtracting(exported), [], "named in Config/alerts.yml or the dashboard but not exported")
+        }
+    }
+
     /// Redis unreachable at startup: a clear message naming the setting, and a non-zero exit.
     func testAnUnreachableRedisAtStartupIsAClearErrorAndExit() throws {
         let process = Process()

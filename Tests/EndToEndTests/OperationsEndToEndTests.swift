@@ -65,12 +65,20 @@ struct OperationsEndToEndTests {
             #expect(metrics["hometown_journal_commit_seconds_count"] ?? 0 >= 1)
             #expect(metrics["hometown_fanout_latency_seconds_count"] ?? 0 >= 1)
             #expect(metrics["hometown_event_loop_lag_seconds_count"] != nil)
+            #expect(metrics["hometown_room_orders_total{room=\"m\"}"] == 1)
+            #expect(metrics["hometown_build_info{version=\"\(BuildInfo.version)\"}"] == 1)
+            // The process, under the standard names.
+            #expect(metrics["process_resident_memory_bytes"] ?? 0 > 1_000_000)
+            #expect(metrics["process_open_fds"] ?? 0 >= 2)
+            #expect(metrics["process_max_fds"] ?? 0 >= metrics["process_open_fds"] ?? 0)
+            #expect(metrics["process_cpu_seconds_total"] ?? 0 > 0)
+            #expect(metrics["process_start_time_seconds"] ?? 0 > 1_700_000_000)
             // Every sample line is well formed: a metric name, optional {labels}, a number.
             for line in response.body.split(separator: "\n") where !line.hasPrefix("#") {
                 let space = line.lastIndex(of: " ")!
                 let series = line[..<space]
                 #expect(Double(line[line.index(after: space)...]) != nil, "\(line)")
-                #expect(series.hasPrefix("hometown_"), "\(line)")
+                #expect(series.hasPrefix("hometown_") || series.hasPrefix("process_"), "\(line)")
                 #expect(!series.contains("{") || series.hasSuffix("}"), "\(line)")
             }
         }

@@ -83,6 +83,13 @@ final class OrderExportHandler: HTTPHandler {
                 } else {
                     orders = try OrderExport.page(dataDirectory: dataDirectory, room: room, after: after, limit: limit)
                 }
+                // Orders are personal data (names, what they bought): every export is on record.
+                Log.info(
+                    "order export",
+                    [
+                        "user": claims.sub, "role": claims.role, "room": room, "orders": orders.count, "after": after ?? "-",
+                        "format": formatName,
+                    ])
                 let type = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8"
                 reply(
                     HTTPResponse(
