@@ -25,6 +25,8 @@ struct Report {
     /// How the run recovered from failures: reconnects, orders resent with their ref, `unavailable`
     /// answers (summed across worker processes).
     var counters: [String: Int] = [:]
+    /// The run this report (or part of one) belongs to: worker processes of one run share it.
+    var runID = ""
 
     struct SaleTotals {
         /// Units each room's streamer put on sale.
@@ -238,6 +240,7 @@ struct Report {
             ),
             ("sale", self.sale.json),
             ("counters", .object(self.counters.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
+            ("run_id", .string(self.runID)),
             ("passed", .bool(self.passed)),
         ])
     }
@@ -267,6 +270,7 @@ struct Report {
         self.checks = checks("checks")
         self.thresholds = checks("thresholds")
         self.sale = SaleTotals(json: json["sale"])
+        self.runID = json["run_id"]?.stringValue ?? ""
         self.counters = Dictionary(
             uniqueKeysWithValues: (json["counters"]?.objectFields ?? []).map { ($0.key, Int($0.value.intValue ?? 0)) })
     }
@@ -314,12 +318,12 @@ struct Report {
         }
         func combine(_ lists: [[Check]]) -> [Check] {
             var merged: [Check] = []
-            var parts: [String: Int] = [:]
+            var details: [String: [String]] = [:]
             for list in lists {
                 for check in list {
-                    parts[check.name, default: 0] += 1
+                    details[check.name, default: []].append(check.detail)
                     if let index = merged.firstIndex(where: { $0.name == check.name }) {
-                        // Keep the first failure's detail: that is what needs reading.
+                        // Keep the first failure's detail if the numbers cannot be added up.
                         if merged[index].ok && !check.ok { merged[index].detail = check.detail }
                         merged[index].ok = merged[index].ok && check.ok
                     } else {
@@ -327,9 +331,13 @@ struct Report {
                     }
                 }
             }
+            // Whole-run numbers: details that say the same thing with other numbers are added
+            // up ("86 of 86 orders answered" + "90 of 90" = "176 of 176 orders answered").
             return merged.map { check in
                 var check = check
-                if let count = parts[check.name], count > 1 { check.detail += " (first of \(count) parts)" }
+                if let parts = details[check.name], parts.count > 1 {
+                    check.detail = Self.sumNumbers(in: parts) ?? check.detail + " (first of \(parts.count) parts)"
+                }
                 return check
             }
         }
@@ -340,18 +348,56 @@ struct Report {
             histograms: histograms, timeline: timeline.keys.sorted().map { timeline[$0]! },
             errors: reports.reduce(into: [:]) { $0.merge($1.errors, uniquingKeysWith: +) },
             checks: combine(reports.map(\.checks)), thresholds: combine(reports.map(\.thresholds)))
+        merged.counters = reports.reduce(into: [:]) { $0.merge($1.counters, uniquingKeysWith: +) }
+        // Separate runs (different run ids) are judged each on its own: their rooms are not the
+        // same rooms, so sale totals are not added up across them; every run's verdict stands.
+        let runs = Set(reports.map(\.runID))
+        merged.runID = runs.count == 1 ? runs.first! : ""
+        guard runs.count == 1 else {
+            merged.scenario += " (\(runs.count) separate runs)"
+            return merged
+        }
         // Parts of one run (worker processes): the sale checks need the sums, not an AND.
         var sale = SaleTotals()
         sale.hasStreamers = false
         for report in reports { sale.add(report.sale) }
         merged.sale = sale
-        merged.counters = reports.reduce(into: [:]) { $0.merge($1.counters, uniquingKeysWith: +) }
         if reports.count > 1 && sale.hasStreamers {
             for check in Self.saleChecks(sale, scope: "all \(reports.count) parts") {
                 if let index = merged.checks.firstIndex(where: { $0.name == check.name }) { merged.checks[index] = check }
             }
         }
         return merged
+    }
+}
+
+extension Report {
+    /// The details added up number by number when they have the same words ("3 of 4 x; 1 y" and
+    /// "5 of 5 x; 0 y" give "8 of 9 x; 1 y"); nil when their words differ.
+    static func sumNumbers(in details: [String]) -> String? {
+        /// The text as runs of digits (numbers) and runs of anything else (words), in order.
+        func segments(_ text: String) -> [(isNumber: Bool, text: String)] {
+            var out: [(isNumber: Bool, text: String)] = []
+            for character in text {
+                let digit = character.isASCII && character.isNumber
+                if let last = out.last, last.isNumber == digit {
+                    out[out.count - 1].text.append(character)
+                } else {
+                    out.append((digit, String(character)))
+                }
+            }
+            return out
+        }
+        let parts = details.map(segments)
+        guard let first = parts.first, first.contains(where: \.isNumber) else { return nil }
+        for part in parts {
+            guard part.count == first.count else { return nil }
+            for (a, b) in zip(part, first) where a.isNumber != b.isNumber || (!a.isNumber && a.text != b.text) { return nil }
+        }
+        return first.indices.map { index in
+            guard first[index].isNumber else { return first[index].text }
+            return String(parts.reduce(0) { $0 + (Int($1[index].text) ?? 0) })
+        }.joined()
     }
 }
 

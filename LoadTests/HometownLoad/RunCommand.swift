@@ -130,6 +130,7 @@ func runScenario(_ arguments: [String]) -> Int32 {
         ],
         timeline: engine.timeline, errors: stats.errors, checks: Report.checks(engine, stats), thresholds: thresholds)
     report.sale = Report.saleTotals(engine)
+    report.runID = engine.runID
     report.counters = [
         "reconnects": stats.reconnects, "orders_resent": stats.ordersResent, "unavailable_answers": stats.unavailableAnswers,
     ]

@@ -2,6 +2,7 @@ import Glibc
 import LiveRoom
 import OrderJournal
 import RedisClient
+import Synchronization
 import Transport
 import WebSocket
 
@@ -22,12 +23,17 @@ public final class HometownServer: Sendable {
     let dataLock: DataDirectoryLock?
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
+    /// The descriptor warning is said once per process (tests make many servers).
+    private static let warnedAboutDescriptors = Atomic<Bool>(false)
+
     /// When the server was made (for `process_start_time_seconds`).
     let startedAt = Double(WallClock.nowMillis()) / 1000
 
     public init(config: ServerConfiguration, wrapStore: ((any OrderStore) -> any OrderStore)? = nil) throws {
         self.config = config
-        if let warning = ProcessStats.raiseDescriptorLimit(forConnections: config.limits.maxConnections) {
+        if let warning = ProcessStats.raiseDescriptorLimit(forConnections: config.limits.maxConnections),
+            !Self.warnedAboutDescriptors.exchange(true, ordering: .relaxed)
+        {
             Log.warn("open-file limit too low", ["problem": warning])
         }
         let group = try EventLoopGroup(loopCount: config.loopCount)
