@@ -35,6 +35,8 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
         // Sans-IO RFC 6455: HTTP upgrade head, handshake, frames, UTF-8, close codes. Never touches a socket.
         .target(name: "WebSocket", dependencies: ["COpenSSL"], swiftSettings: swift6),
+        // The build's version, shared by the server and the load tool.
+        .target(name: "BuildInfo", swiftSettings: swift6),
         // Sans-IO RESP2: the Redis wire format, encoded and decoded in any chunking. Never touches a socket.
         .target(name: "RESP", swiftSettings: swift6),
         // Redis connections on our own event loops (pipelined, bounded, reconnecting), and a blocking one.
@@ -46,7 +48,7 @@ let package = Package(
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
         .target(
             name: "Gateway",
-            dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient"],
+            dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient", "BuildInfo"],
             resources: [.copy("Web")], swiftSettings: hotPathSettings + swift6),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom", swiftSettings: swift6),
@@ -56,9 +58,9 @@ let package = Package(
         .target(name: "JSON", swiftSettings: swift6),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"], swiftSettings: swift6),
-        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom"], swiftSettings: swift6),
+        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom", "BuildInfo"], swiftSettings: swift6),
         .executableTarget(
-            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON"],
+            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON", "BuildInfo"],
             path: "LoadTests/HometownLoad"),
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket", "Transport"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
@@ -75,11 +77,12 @@ let package = Package(
         .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "LiveRoom", "TestSupport"]),
+            dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "LiveRoom", "TestSupport", "BuildInfo"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "Gateway", "WebSocket", "WebSocketClient", "Transport", "Auth", "JSON", "LiveRoom", "OrderJournal", "TestSupport",
+                "BuildInfo",
             ]),
     ],
     // Every library module and the server executable build in the Swift 6 language mode (`swift6`

@@ -1,3 +1,4 @@
+import BuildInfo
 import Glibc
 import JSON
 
@@ -192,7 +193,7 @@ struct Report {
 
     var text: String {
         var out =
-            "hometown-load report: \(self.scenario), \(format(self.durationSeconds)) s, \(self.connected)/\(self.target) viewers connected\n"
+            "hometown-load \(BuildInfo.version) report: \(self.scenario), \(format(self.durationSeconds)) s, \(self.connected)/\(self.target) viewers connected\n"
         for (name, histogram) in self.histograms {
             let parts = histogram.summary.map { "\($0.0) \(format($0.1)) ms" }.joined(separator: "  ")
             out += "  \(name.padded(16)) n=\(histogram.total)  \(parts)\n"
@@ -241,6 +242,7 @@ struct Report {
             ("sale", self.sale.json),
             ("counters", .object(self.counters.sorted(by: { $0.key < $1.key }).map { ($0.key, .int(Int64($0.value))) })),
             ("run_id", .string(self.runID)),
+            ("tool_version", .string(BuildInfo.version)),
             ("passed", .bool(self.passed)),
         ])
     }

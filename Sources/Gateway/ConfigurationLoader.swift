@@ -19,11 +19,28 @@ public enum ConfigurationLoader {
         }
     }
 
+    /// Reads the config file at `path` into `base`. Errors name the file, and for JSON that does
+    /// not parse, the line and column (`config error: /etc/hometown.json:12:5: …`).
+    public static func apply(file path: String, contents data: [UInt8], to base: ServerConfiguration) throws -> ServerConfiguration {
+        do {
+            return try Self.apply(json: data, to: base)
+        } catch let error as JSONParser.Error {
+            let before = data.prefix(min(error.offset, data.count))
+            let line = before.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            let column = before.count - (before.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
+            throw Error(key: "\(path):\(line):\(column)", problem: "not valid JSON: \(error.reason)")
+        } catch let error as Error {
+            throw Error(key: "\(path): \(error.key)", problem: error.problem)
+        }
+    }
+
     /// Parses a config file's contents into `base`.
     public static func apply(json data: [UInt8], to base: ServerConfiguration) throws -> ServerConfiguration {
         let root: JSONValue
         do {
             root = try JSONParser.parse(data)
+        } catch let error as JSONParser.Error {
+            throw error
         } catch {
             throw Error(key: "(file)", problem: "not valid JSON: \(error)")
         }

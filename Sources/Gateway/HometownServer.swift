@@ -1,3 +1,4 @@
+import BuildInfo
 import Glibc
 import LiveRoom
 import OrderJournal
@@ -92,6 +93,26 @@ public final class HometownServer: Sendable {
             }
             loop.defaultLimits = config.outbound.limits
             loop.acceptHandler = { connection in WebSocketSession(connection: connection, context: context) }
+        }
+        // Limits hit are said in the log, at most once every 10 s each (loop 0 watches for all).
+        let loops = group.loops
+        let metrics = self.metrics
+        var said: (backoffs: Int, full: Int, at: UInt64) = (0, 0, 0)
+        group.loops[0].onTick { now in
+            guard now &- said.at >= 10_000_000_000 else { return }
+            let backoffs = loops.reduce(0) { $0 + $1.counters.acceptBackoffs.load(ordering: .relaxed) }
+            let full = metrics.connectionsClosed["refused 503"]
+            if backoffs > said.backoffs {
+                Log.warn(
+                    "accepting paused: out of file descriptors",
+                    ["times": backoffs - said.backoffs, "open_fds": ProcessStats.openDescriptors])
+            }
+            if full > said.full {
+                Log.warn("connections refused at a limit (503)", ["refused": full - said.full, "limit": config.limits.maxConnections])
+            }
+            if backoffs > said.backoffs || full > said.full { said.at = now }
+            said.backoffs = backoffs
+            said.full = full
         }
     }
 

@@ -1,3 +1,4 @@
+import BuildInfo
 import LiveRoom
 import Synchronization
 import Transport

@@ -298,8 +298,19 @@ final class WebSocketSession: ConnectionHandler {
 
     /// A final plain-HTTP answer, after which the connection closes.
     func respondAndClose(_ response: HTTPResponse) {
+        // Refusals (401 bad token, 403 origin, 404 no room, 429/503 limits, 4xx bad requests) are
+        // one line each at debug level (`log_level: debug`), for an operator chasing a client.
+        if response.status.code >= 400 {
+            Log.debug(
+                "request refused",
+                ["peer": self.connection.peer.description, "status": response.status.code, "reason": Self.firstLine(response.body)])
+        }
         self.connection.enqueue(response.serialized())
         self.closeAfterFlush()
+    }
+
+    private static func firstLine(_ body: [UInt8]) -> String {
+        String(decoding: body.prefix(200).prefix { $0 != 10 }, as: UTF8.self)
     }
 
     // MARK: - Messages

@@ -1,4 +1,5 @@
 import Auth
+import BuildInfo
 import Foundation
 import Gateway
 import LiveRoom
@@ -31,7 +32,7 @@ func loadConfiguration(_ options: CommandLineOptions) throws -> ServerConfigurat
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationLoader.Error(key: "--config", problem: "cannot read '\(path)'")
         }
-        config = try ConfigurationLoader.apply(json: Array(data), to: config)
+        config = try ConfigurationLoader.apply(file: path, contents: Array(data), to: config)
     }
     return try options.apply(to: config, environment: ProcessInfo.processInfo.environment)
 }

@@ -19,24 +19,7 @@ public final class SQLiteOrderStore: OrderStore {
         if !readOnly {
             try self.database.exec("PRAGMA journal_mode=WAL")
             try self.database.exec("PRAGMA synchronous=FULL")
-            try self.database.exec(
-                """
-                CREATE TABLE IF NOT EXISTS rooms (
-                    id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, live INTEGER NOT NULL,
-                    slowmode INTEGER NOT NULL, pinned TEXT);
-                CREATE TABLE IF NOT EXISTS products (
-                    room TEXT NOT NULL, sku TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,
-                    price INTEGER NOT NULL, stock INTEGER NOT NULL, sale_state TEXT NOT NULL,
-                    sale_limit INTEGER NOT NULL, starts_at INTEGER, ends_at INTEGER, PRIMARY KEY (room, sku));
-                CREATE TABLE IF NOT EXISTS orders (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, room TEXT NOT NULL,
-                    sku TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, qty INTEGER NOT NULL,
-                    price INTEGER NOT NULL, ref TEXT NOT NULL, ts INTEGER NOT NULL, UNIQUE (room, user, ref));
-                CREATE INDEX IF NOT EXISTS orders_by_room ON orders (room, seq);
-                CREATE TABLE IF NOT EXISTS moderation (
-                    room TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, until INTEGER,
-                    PRIMARY KEY (room, user, kind));
-                """)
+            try Self.migrate(self.database)
         }
         self.insertOrder = try self.database.prepare(
             readOnly ? "SELECT 1" : "INSERT INTO orders (id, room, sku, user, name, qty, price, ref, ts) VALUES (?,?,?,?,?,?,?,?,?)")
@@ -52,6 +35,63 @@ public final class SQLiteOrderStore: OrderStore {
                 ? "SELECT 1"
                 : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
         )
+    }
+
+    // MARK: - Schema versions
+
+    /// The schema this build writes (`PRAGMA user_version`).
+    public static let schemaVersion = 2
+
+    /// Migration i takes a store from version i to i + 1. Version 0 is a new file — or a store
+    /// written before stores had a version (those had the tables of version 1, and perhaps the
+    /// moderation table): every step is safe to run on either.
+    static let migrations: [String] = [
+        // 0 → 1: rooms, products, orders.
+        """
+        CREATE TABLE IF NOT EXISTS rooms (
+            id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, live INTEGER NOT NULL,
+            slowmode INTEGER NOT NULL, pinned TEXT);
+        CREATE TABLE IF NOT EXISTS products (
+            room TEXT NOT NULL, sku TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,
+            price INTEGER NOT NULL, stock INTEGER NOT NULL, sale_state TEXT NOT NULL,
+            sale_limit INTEGER NOT NULL, starts_at INTEGER, ends_at INTEGER, PRIMARY KEY (room, sku));
+        CREATE TABLE IF NOT EXISTS orders (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, room TEXT NOT NULL,
+            sku TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, qty INTEGER NOT NULL,
+            price INTEGER NOT NULL, ref TEXT NOT NULL, ts INTEGER NOT NULL, UNIQUE (room, user, ref));
+        CREATE INDEX IF NOT EXISTS orders_by_room ON orders (room, seq);
+        """,
+        // 1 → 2: bans, mutes and moderators are stored with the room.
+        """
+        CREATE TABLE IF NOT EXISTS moderation (
+            room TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, until INTEGER,
+            PRIMARY KEY (room, user, kind));
+        """,
+    ]
+
+    public struct NewerStore: Error, CustomStringConvertible {
+        public let version: Int
+        public var description: String {
+            "the store is at schema version \(self.version), newer than this build's \(SQLiteOrderStore.schemaVersion): run a newer hometown"
+        }
+    }
+
+    /// Brings the store forward to `schemaVersion`, in one transaction; refuses a newer store.
+    static func migrate(_ database: SQLiteDatabase) throws {
+        let query = try database.prepare("PRAGMA user_version")
+        let version = try query.step() ? Int(query.int(0) ?? 0) : 0
+        query.reset()
+        guard version <= Self.schemaVersion else { throw NewerStore(version: version) }
+        guard version < Self.schemaVersion else { return }
+        try database.exec("BEGIN IMMEDIATE")
+        do {
+            for step in version..<Self.schemaVersion { try database.exec(Self.migrations[step]) }
+            try database.exec("PRAGMA user_version = \(Self.schemaVersion)")
+            try database.exec("COMMIT")
+        } catch {
+            try? database.exec("ROLLBACK")
+            throw error
+        }
     }
 
     public func commit(orders: [Order], rooms: [RoomSnapshot]) throws {

@@ -48,7 +48,18 @@ struct ConfigurationTests {
         #expect(error(#"{"log_level": "loud"}"#)?.key == "log_level")
         #expect(error(#"{"outbound": {"low_water": 100000, "high_water": 50000}}"#)?.key == "outbound.low_water")
         #expect(error(#"{"websocket": {"ping_interval": 200, "idle_timeout": 100}}"#)?.key == "websocket.idle_timeout")
-        #expect(error("not json")?.key == "(file)")
+        #expect(throws: (any Error).self) { try load("not json") }
+        // From a file: the file, and for JSON that does not parse, the line and column.
+        func fileError(_ text: String) -> ConfigurationLoader.Error? {
+            do {
+                _ = try ConfigurationLoader.apply(file: "/etc/hometown.json", contents: Array(text.utf8), to: ServerConfiguration())
+                return nil
+            } catch {
+                return error as? ConfigurationLoader.Error
+            }
+        }
+        #expect(fileError("{\n  \"port\": 80,\n  \"host\": ,\n}")?.key == "/etc/hometown.json:3:11")
+        #expect(fileError(#"{"port": "x"}"#)?.key == "/etc/hometown.json: port")
     }
 
     @Test func productionTurnsDevelopmentConveniencesOff() throws {
