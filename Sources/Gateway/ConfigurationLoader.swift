@@ -100,6 +100,10 @@ public enum ConfigurationLoader {
             try auth.bool("allow_anonymous") { config.auth.allowAnonymous = $0 }
             try auth.bool("dev_login") { config.auth.devLogin = $0 }
         }
+        try reader.object("admin") { admin in
+            try admin.int("port", in: SettingRules.portRange) { config.admin.port = UInt16($0) }
+            try admin.string("host") { config.admin.host = $0 }
+        }
         try reader.object("cluster") { cluster in
             try cluster.string("redis") { config.cluster.redis = $0 }
             try cluster.string("node_id") { config.cluster.nodeID = $0 }

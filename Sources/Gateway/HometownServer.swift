@@ -22,6 +22,10 @@ public final class HometownServer: Sendable {
     let cluster: ClusterNode?
     /// Single-node mode: this process's exclusive hold on the data directory.
     let dataLock: DataDirectoryLock?
+    /// What sessions on the admin port get (nil when `admin.port` is 0). Set once, in `init`
+    /// (after the routers it needs exist), before any thread can read it.
+    private nonisolated(unsafe) var adminContext: SessionContext? = nil
+    private let boundAdminPort = Atomic<UInt16>(0)
 
     /// - Parameter wrapStore: lets tests put a fault-injecting store in front of SQLite.
     /// The descriptor warning is said once per process (tests make many servers).
@@ -83,6 +87,13 @@ public final class HometownServer: Sendable {
                 maxConnections: config.limits.maxConnections, maxPerIP: config.limits.maxConnectionsPerIP,
                 ratePerIP: config.limits.connectionRatePerIP),
             metrics: self.metrics, router: self.makeRouter(), rooms: self.rooms, bench: FanOut(loops: group.loops, metrics: nil))
+        // The admin port: the operator's endpoints only, plain HTTP, its own small connection cap.
+        self.adminContext =
+            config.admin.enabled
+            ? SessionContext(
+                config: config, limiter: ConnectionLimiter(maxConnections: 256, maxPerIP: 0, ratePerIP: 0), metrics: self.metrics,
+                router: self.makeRouter(admin: true), rooms: self.rooms, bench: FanOut(loops: group.loops, metrics: nil), upgrades: false)
+            : nil
         for loop in group.loops {
             var lastTick: UInt64 = 0
             let metrics = self.metrics
@@ -129,19 +140,26 @@ public final class HometownServer: Sendable {
     }
 
     /// One handler per plain-HTTP endpoint, each given only what it uses.
-    private func makeRouter() -> HTTPRouter {
+    /// - Parameter admin: the admin port's router (operator endpoints only). With an admin port,
+    ///   the main port no longer serves `/metrics` and `/api/cluster`.
+    private func makeRouter(admin: Bool = false) -> HTTPRouter {
         var router = HTTPRouter()
-        let files = StaticFiles.bundled()
-        router.add("/", StaticFileHandler(files: files, page: "/static/index.html"))
-        router.add("/room/{name}", StaticFileHandler(files: files, page: "/static/room.html"))
-        router.add("/studio/{name}", StaticFileHandler(files: files, page: "/static/studio.html"))
-        router.add("/static/*", StaticFileHandler(files: files, page: nil))
+        let operatorEndpoints = admin || !self.config.admin.enabled
+        if !admin {
+            let files = StaticFiles.bundled()
+            router.add("/", StaticFileHandler(files: files, page: "/static/index.html"))
+            router.add("/room/{name}", StaticFileHandler(files: files, page: "/static/room.html"))
+            router.add("/studio/{name}", StaticFileHandler(files: files, page: "/static/studio.html"))
+            router.add("/static/*", StaticFileHandler(files: files, page: nil))
+            router.add("/api/dev/token", DevTokenHandler(enabled: self.config.devLoginEnabled, secret: self.config.auth.jwtSecret))
+        }
         router.add("/healthz", LivenessHandler())
         router.add("/readyz", ReadinessHandler(readiness: self.readiness))
-        router.add("/metrics", MetricsHandler(render: { [unowned self] in self.renderMetrics() }))
+        if operatorEndpoints {
+            router.add("/metrics", MetricsHandler(render: { [unowned self] in self.renderMetrics() }))
+            router.add("/api/cluster", ClusterStatusHandler(secret: self.config.auth.jwtSecret, cluster: self.cluster))
+        }
         router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
-        router.add("/api/cluster", ClusterStatusHandler(secret: self.config.auth.jwtSecret, cluster: self.cluster))
-        router.add("/api/dev/token", DevTokenHandler(enabled: self.config.devLoginEnabled, secret: self.config.auth.jwtSecret))
         router.add(
             "/api/rooms/{name}/orders", methods: ["GET"],
             OrderExportHandler(
@@ -153,9 +171,20 @@ public final class HometownServer: Sendable {
     /// The bound port (after `start`), which differs from the configured one when that was 0.
     public var port: UInt16 { self.group.port }
 
+    /// The admin port (after `start`; 0 when there is none).
+    public var adminPort: UInt16 { self.boundAdminPort.load(ordering: .relaxed) }
+
     /// Binds the listeners and starts the loops.
     public func start() throws {
         try self.group.bind(host: self.config.host, port: self.config.port)
+        if let adminContext = self.adminContext {
+            // One listener on loop 0 is plenty for scrapes and probes.
+            let fd = try Socket.listen(host: self.config.admin.host, port: self.config.admin.port, reusePort: false)
+            self.boundAdminPort.store(try Socket.localPort(fd), ordering: .relaxed)
+            try self.group.loops[0].addListener(fd, tls: false) { connection in
+                WebSocketSession(connection: connection, context: adminContext)
+            }
+        }
         self.group.start()
         if let cluster = self.cluster {
             cluster.start()

@@ -28,6 +28,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var limits = LimitSettings()
     public var tls = TLSSettings()
     public var cluster = ClusterSettings()
+    public var admin = AdminSettings()
     /// "development" or "production". Production refuses the development JWT secret.
     public var environment = "development"
 
@@ -118,6 +119,16 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Browser `Origin`s allowed to open WebSockets (empty = any). Requests without an
         /// `Origin` header (non-browser clients) are not affected.
         public var allowedOrigins: [String] = []
+    }
+
+    public struct AdminSettings: Equatable, Sendable {
+        /// A second, plain-HTTP port for the operator's endpoints (`/metrics`, `/healthz`,
+        /// `/readyz`, `/api/cluster`, the order export). 0: off, everything on the main port. When
+        /// set, `/metrics` and `/api/cluster` are no longer served on the main port.
+        public var port: UInt16 = 0
+        /// Where the admin port listens; keep it private (loopback, or an internal network).
+        public var host = "127.0.0.1"
+        public var enabled: Bool { self.port != 0 }
     }
 
     public struct ClusterSettings: Equatable, Sendable {

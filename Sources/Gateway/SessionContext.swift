@@ -12,10 +12,14 @@ final class SessionContext: Sendable {
     let rooms: RoomRunner
     let bench: FanOut
 
+    /// False on the admin port: plain HTTP only, no WebSocket upgrades.
+    let upgrades: Bool
+
     init(
         config: ServerConfiguration, limiter: ConnectionLimiter, metrics: ServerMetrics, router: HTTPRouter, rooms: RoomRunner,
-        bench: FanOut
+        bench: FanOut, upgrades: Bool = true
     ) {
+        self.upgrades = upgrades
         self.config = config
         self.limiter = limiter
         self.metrics = metrics

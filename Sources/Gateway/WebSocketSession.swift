@@ -199,7 +199,7 @@ final class WebSocketSession: ConnectionHandler {
             self.respondAndClose(refusal)
             return
         }
-        guard let route = WebSocketRoute.resolve(head, config: self.context.config) else {
+        guard self.context.upgrades, let route = WebSocketRoute.resolve(head, config: self.context.config) else {
             self.routeHTTP(head)
             return
         }

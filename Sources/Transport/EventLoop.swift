@@ -30,6 +30,10 @@ public final class EventLoop {
     let wakeFD: Int32
     private let timerFD: Int32
     var listeners: [Int32] = []
+    /// Per listener, the handler factory for its connections (nil: `acceptHandler`) and whether
+    /// it speaks TLS when the loop has a TLS context (an admin listener on loopback does not).
+    var listenerHandlers: [((Connection) -> (any ConnectionHandler)?)?] = []
+    var listenerTLS: [Bool] = []
     var listenersPaused = false
     var connections: [Connection?] = []
     var nextGeneration: UInt32 = 1
@@ -203,13 +207,19 @@ public final class EventLoop {
 
     /// Adds a listening socket (from `Socket.listen`); this loop accepts from it. Loop thread, or
     /// before `start`.
-    public func addListener(_ fd: Int32) throws {
+    ///
+    /// - Parameters:
+    ///   - makeHandler: the handler for this listener's connections (nil: `acceptHandler`).
+    ///   - tls: whether its connections use the loop's TLS context (when it has one).
+    public func addListener(_ fd: Int32, tls: Bool = true, makeHandler: ((Connection) -> (any ConnectionHandler)?)? = nil) throws {
         self.assertInLoop()
         let tag = Self.listenerTag | UInt64(self.listeners.count)
         guard hometown_epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, HOMETOWN_EPOLLIN, tag) == 0 else {
             throw TransportError("epoll_ctl(listener)")
         }
         self.listeners.append(fd)
+        self.listenerHandlers.append(makeHandler)
+        self.listenerTLS.append(tls)
     }
 
     /// Stops accepting (graceful drain): listeners are closed, existing connections stay.
@@ -220,6 +230,8 @@ public final class EventLoop {
             Glibc.close(fd)
         }
         self.listeners = []
+        self.listenerHandlers = []
+        self.listenerTLS = []
     }
 
     // MARK: - The loop

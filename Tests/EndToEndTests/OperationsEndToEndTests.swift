@@ -194,6 +194,34 @@ struct OperationsEndToEndTests {
         again.stop()
     }
 
+    /// With `admin.port`, the operator's endpoints move off the public port: metrics and the
+    /// cluster view only on the admin port (plain HTTP, no upgrades), probes on both.
+    @Test func theAdminPortKeepsMetricsOffThePublicPort() throws {
+        let adminPort = freePort()
+        try liveServer({ $0.admin.port = adminPort }) { server in
+            #expect(server.adminPort == adminPort)
+            func status(_ port: UInt16, _ request: String) throws -> Int {
+                let client = try BlockingWebSocketClient(port: port, timeout: 5, upgrade: false)
+                try client.sendRaw(Array(request.utf8))
+                return Int(try client.readHTTPResponse().split(separator: " ")[1]) ?? 0
+            }
+            let upgrade =
+                "GET /live/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            #expect(try status(server.port, "GET /metrics HTTP/1.1\r\n\r\n") == 404)
+            #expect(try status(server.port, "GET /api/cluster HTTP/1.1\r\n\r\n") == 404)
+            #expect(try status(server.port, "GET /healthz HTTP/1.1\r\n\r\n") == 200)
+            #expect(try status(server.port, "GET / HTTP/1.1\r\n\r\n") == 200)
+            #expect(try status(adminPort, "GET /metrics HTTP/1.1\r\n\r\n") == 200)
+            #expect(try status(adminPort, "GET /healthz HTTP/1.1\r\n\r\n") == 200)
+            #expect(try status(adminPort, "GET /readyz HTTP/1.1\r\n\r\n") == 200)
+            #expect(try status(adminPort, "GET / HTTP/1.1\r\n\r\n") == 404, "no pages on the admin port")
+            #expect(try status(adminPort, upgrade) == 404, "no WebSockets on the admin port")
+            // A streamer still opens rooms on the public port.
+            let streamer = try LiveClient(server, room: "pub", token: token("s", role: "streamer"))
+            _ = try streamer.next("welcome")
+        }
+    }
+
     @Test func drainClosesClientsWith1001() throws {
         try liveServer { server in
             let viewer = try LiveClient(server, room: "x", token: token("s", role: "streamer"))
