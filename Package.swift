@@ -58,7 +58,9 @@ let package = Package(
         .target(name: "JSON", swiftSettings: swift6),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"], swiftSettings: swift6),
-        .executableTarget(name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom", "BuildInfo"], swiftSettings: swift6),
+        .executableTarget(
+            name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom", "BuildInfo", "Cluster", "OrderJournal", "RedisClient"],
+            swiftSettings: swift6),
         .executableTarget(
             name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON", "BuildInfo"],
             path: "LoadTests/HometownLoad"),

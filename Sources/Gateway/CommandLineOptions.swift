@@ -5,6 +5,8 @@ public struct CommandLineOptions: Equatable {
         case help
         /// Print the build's version.
         case version
+        /// List the stored rooms (from `--data`, or Redis in cluster mode).
+        case rooms
         /// Print a signed JWT (for testing and the load tool): who, role, optional room, lifetime.
         case token(sub: String, name: String?, role: String, room: String?, ttl: Int)
         /// Print a room's orders from the store in `--data` (read-only; safe while serving).
@@ -36,6 +38,7 @@ public struct CommandLineOptions: Equatable {
         usage: hometown [serve] [options]
                hometown token --sub ID [--name NAME] [--role viewer|streamer|moderator|admin] [--room R] [--ttl SECONDS]
                hometown orders (--data DIR | --redis URL) --room R [--format jsonl|csv] [--after ORDER_ID]
+               hometown rooms (--data DIR | --redis URL)
                hometown help [COMMAND] | hometown COMMAND --help | hometown --version
 
         commands:
@@ -44,6 +47,7 @@ public struct CommandLineOptions: Equatable {
           token                 print a JWT signed with the configured secret (auth.jwt_secret /
                                 HOMETOWN_JWT_SECRET), for trying rooms without an identity provider;
                                 it expires after --ttl seconds (default 86400: one day)
+          rooms                 list the stored rooms: name, owner, live, orders, title (tab-separated)
           help, --version       this text (or one command's); the build's version
 
         options:
@@ -77,6 +81,14 @@ public struct CommandLineOptions: Equatable {
                   or --config FILE). --name defaults to the sub, --role to viewer; --room limits the token to
                   one room; --ttl is its lifetime in seconds (default 86400: one day).
                 """
+        case "rooms":
+            return """
+                usage: hometown rooms (--data DIR | --redis URL)
+                  Lists every stored room, one a line, tab-separated: name, owner, live (yes/no), orders, title.
+                  Read-only, safe while the server runs. To close and archive a room (out of the lobby and
+                  the metrics; its orders stay exportable): POST /api/admin/rooms/{room}/close with an admin
+                  token, on the node that runs it (docs/OPERATIONS.md).
+                """
         case "orders":
             return """
                 usage: hometown orders (--data DIR | --redis URL) --room R [--format jsonl|csv] [--after ORDER_ID]
@@ -102,6 +114,7 @@ public struct CommandLineOptions: Equatable {
             case "token": tokenCommand = true
             case "orders": ordersCommand = true
             case "version": options.command = .version
+            case "rooms": options.command = .rooms
             case "help":
                 options.command = .help
                 options.helpTopic = rest.dropFirst().first
@@ -130,7 +143,7 @@ public struct CommandLineOptions: Equatable {
             switch argument {
             case "-h", "--help":
                 options.command = .help
-                options.helpTopic = tokenCommand ? "token" : ordersCommand ? "orders" : nil
+                options.helpTopic = tokenCommand ? "token" : ordersCommand ? "orders" : options.command == .rooms ? "rooms" : nil
             case "--version": options.command = .version
             case "--config": options.configFile = try value(argument)
             case "--host": options.host = try value(argument)

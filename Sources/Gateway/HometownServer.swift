@@ -158,6 +158,12 @@ public final class HometownServer: Sendable {
         if operatorEndpoints {
             router.add("/metrics", MetricsHandler(render: { [unowned self] in self.renderMetrics() }))
             router.add("/api/cluster", ClusterStatusHandler(secret: self.config.auth.jwtSecret, cluster: self.cluster))
+            router.add(
+                "/api/admin/rooms",
+                RoomAdminListHandler(secret: self.config.auth.jwtSecret, directory: self.directory, listing: self.rooms.listing))
+            router.add(
+                "/api/admin/rooms/{name}/close", methods: ["POST"],
+                RoomAdminCloseHandler(secret: self.config.auth.jwtSecret, rooms: self.rooms))
         }
         router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
         router.add(

@@ -32,6 +32,8 @@ final class RoomHandle: @unchecked Sendable {
         var idleSince: Int64?
         /// Taken out of memory: work that still arrives here goes to the room brought back.
         var unloaded = false
+        /// An operator archived the room: it leaves memory as soon as it is empty and quiet.
+        var archived = false
         // Cluster mode (all empty on a single node):
         /// This node's lease on the room: it acts as owner only while the lease is valid.
         var lease: Lease?

@@ -208,6 +208,9 @@ final class RoomRunner: Sendable {
     private func runOrDefer(_ handle: RoomHandle, _ work: @escaping @Sendable (RoomHandle) -> Void) {
         let state = handle.state
         if state.unloaded {
+            // An archived room's stragglers (members' leaves after the room sent them away) do
+            // not bring it back; only a new visitor does, through admission.
+            if state.archived { return }
             guard let current = self.directory.handleOrLoad(handle.id), current !== handle else {
                 Log.error("work for an unloaded room that could not be brought back", ["room": handle.id])
                 return
@@ -508,14 +511,46 @@ final class RoomRunner: Sendable {
         return true
     }
 
+    // MARK: - Archiving (an operator closes a room)
+
+    /// Closes the room as an admin would (not live, sales ended, stored), sends every member away
+    /// (4010 "room closed"), and has it leave memory, the lobby and the metrics as soon as it is
+    /// empty and no order is in flight. Its state and orders stay in the store (exportable; a
+    /// streamer who comes back to it brings it back). `done` runs once the close is stored.
+    func archive(_ handle: RoomHandle, _ done: @escaping @Sendable () -> Void) {
+        let member = self.makeMemberID()
+        self.inTurn(handle) { handle in
+            let now = WallClock.nowMillis()
+            _ = handle.room.join(member, as: Identity(user: "hometown-operator", name: "Operator", role: .admin), now: now)
+            self.perform(handle.room.apply(.close, from: member, now: now), handle)
+            // Queued behind the close's save.
+            self.inTurn(handle) { handle in
+                _ = handle.room.leave(member, now: WallClock.nowMillis())
+                handle.state.archived = true
+                let everyone = Array(handle.state.sessions.keys) + Array(handle.state.remote.keys)
+                self.perform([.disconnect(everyone, code: 4010, reason: "room closed")], handle)
+                // Out of the room now, not when each socket has finished closing: the room is
+                // empty at once and leaves memory on the next tick.
+                let now = WallClock.nowMillis()
+                for member in everyone { _ = handle.room.leave(member, now: now) }
+                handle.state.sessions = [:]
+                handle.state.remote = [:]
+                handle.state.remoteIndex = [:]
+                self.listing.remove(handle.id)
+                done()
+            }
+        }
+    }
+
     // MARK: - Unloading
 
     /// A room closed and empty for `unloadAfter` leaves memory (its state is stored; it comes back
     /// when someone asks for it). Never with the journal off, and never with work in flight.
     private func unloadIfIdle(_ handle: RoomHandle, now: Int64) -> Bool {
-        guard self.unloadAfter > 0, self.cluster != nil || (self.journal != nil && self.directory.loader != nil) else { return false }
-        let room = handle.room
         let state = handle.state
+        guard self.unloadAfter > 0 || state.archived, self.cluster != nil || (self.journal != nil && self.directory.loader != nil)
+        else { return false }
+        let room = handle.room
         guard !room.live, room.memberCount == 0, state.remote.isEmpty, !room.hasOrdersInFlight, !state.saving, state.backlog.isEmpty
         else {
             state.idleSince = nil
@@ -523,7 +558,7 @@ final class RoomRunner: Sendable {
         }
         let since = state.idleSince ?? now
         state.idleSince = since
-        guard now - since >= self.unloadAfter else { return false }
+        guard now - since >= self.unloadAfter || state.archived else { return false }
         if self.cluster != nil {
             // Cluster mode: everything is in Redis; the lease goes back, and whichever node is
             // asked for the room next takes it.
@@ -550,7 +585,7 @@ final class RoomRunner: Sendable {
             let room = handle.room
             let effects = room.tick(now: now)
             if !effects.isEmpty { self.perform(effects, handle) }
-            if self.unloadIfIdle(handle, now: now) { continue }
+            if self.unloadIfIdle(handle, now: now) || handle.state.archived { continue }
             // Gauges and the lobby are published only when they changed: a quiet room costs a
             // hash over its products per tick, no allocation and no lock.
             let fingerprint = room.gaugeFingerprint

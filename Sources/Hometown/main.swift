@@ -1,8 +1,11 @@
 import Auth
 import BuildInfo
+import Cluster
 import Foundation
 import Gateway
 import LiveRoom
+import OrderJournal
+import RedisClient
 
 // The `hometown` executable: read the configuration, start the loops, wait for a signal.
 
@@ -71,6 +74,35 @@ if case .orders(let room, let format, let after) = options.command {
     } catch {
         let source = config.cluster.enabled ? config.cluster.redis : config.dataDirectory
         FileHandle.standardError.write("hometown: cannot read orders from \(source): \(error)\n".data(using: .utf8)!)
+        exit(1)
+    }
+    exit(0)
+}
+
+if options.command == .rooms {
+    do {
+        var lines: [String] = []
+        if config.cluster.enabled {
+            let client = try BlockingRedisClient(url: try RedisURL(config.cluster.redis))
+            let names = (try client.command(["SMEMBERS", ClusterKeys.rooms]).array ?? []).compactMap(\.string).sorted()
+            for name in names {
+                let replies = try client.pipeline([["GET", ClusterKeys.state(name)], ["LLEN", ClusterKeys.orders(name)]])
+                guard case .bulkString(let state?) = replies[0], let snapshot = try? ClusterCodec.decodeSnapshot(state) else { continue }
+                lines.append(
+                    [name, snapshot.owner, snapshot.live ? "yes" : "no", String(replies[1].integer ?? 0), snapshot.title].joined(
+                        separator: "\t"))
+            }
+        } else {
+            let store = try SQLiteOrderStore(path: config.dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
+            for room in try store.roomSummaries() {
+                lines.append([room.id, room.owner, room.live ? "yes" : "no", String(room.orders), room.title].joined(separator: "\t"))
+            }
+        }
+        print("room\towner\tlive\torders\ttitle")
+        for line in lines { print(line) }
+    } catch {
+        let source = config.cluster.enabled ? config.cluster.redis : config.dataDirectory
+        FileHandle.standardError.write("hometown: cannot read rooms from \(source): \(error)\n".data(using: .utf8)!)
         exit(1)
     }
     exit(0)

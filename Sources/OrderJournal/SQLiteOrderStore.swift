@@ -197,6 +197,18 @@ public final class SQLiteOrderStore: OrderStore {
         return result
     }
 
+    /// Every stored room with its owner, title, live flag and order count (for `hometown rooms`).
+    public func roomSummaries() throws -> [(id: String, owner: String, title: String, live: Bool, orders: Int)] {
+        let query = try self.database.prepare(
+            "SELECT r.id, r.owner, r.title, r.live, (SELECT COUNT(*) FROM orders o WHERE o.room = r.id) FROM rooms r ORDER BY r.id")
+        var rooms: [(id: String, owner: String, title: String, live: Bool, orders: Int)] = []
+        while try query.step() {
+            rooms.append(
+                (query.string(0) ?? "", query.string(1) ?? "", query.string(2) ?? "", query.int(3) == 1, Int(query.int(4) ?? 0)))
+        }
+        return rooms
+    }
+
     /// Whether a room of that name was ever stored (one indexed lookup).
     public func roomExists(_ id: String) throws -> Bool {
         let query = try self.database.prepare("SELECT 1 FROM rooms WHERE id = ?1")

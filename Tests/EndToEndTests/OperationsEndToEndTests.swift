@@ -5,6 +5,7 @@ import JSON
 import TestSupport
 import Testing
 import Transport
+import WebSocket
 import WebSocketClient
 
 /// Parses Prometheus text into [series: value] ("name{labels}" -> value).
@@ -220,6 +221,50 @@ struct OperationsEndToEndTests {
             let streamer = try LiveClient(server, room: "pub", token: token("s", role: "streamer"))
             _ = try streamer.next("welcome")
         }
+    }
+
+    /// An operator lists rooms and closes one left by a load test: members are sent away (4010),
+    /// the room leaves the lobby and the metrics, and its orders stay in the store.
+    @Test func anOperatorClosesAndArchivesARoom() throws {
+        let data = makeTemporaryDirectory()
+        try liveServer({ $0.dataDirectory = data }) { server in
+            _ = try openAppleSale(port: server.port, room: "bazaar", stock: 5, limit: 5)
+            let buyer = try LiveClient(server, room: "bazaar", token: token("buyer"))
+            _ = try buyer.next("welcome")
+            try buyer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"keep"}"#)
+            let id = try #require(try buyer.next("order.result")["order"]?.stringValue)
+            let admin = token("root", role: "admin")
+            #expect(try get(server, "/api/admin/rooms").status == 401)
+            #expect(try get(server, "/api/admin/rooms?token=\(token("s", role: "streamer"))").status == 401)
+            let list = try get(server, "/api/admin/rooms?token=\(admin)")
+            #expect(list.status == 200 && list.body.contains("\"room\":\"bazaar\""))
+            #expect(
+                eventually(within: 3) { (try? get(server, "/metrics").body.contains("room=\"bazaar\"")) == true },
+                "the room is in the metrics before")
+
+            let close = try rawHTTP(server, "POST /api/admin/rooms/bazaar/close?token=\(admin) HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            #expect(close.hasPrefix("HTTP/1.1 200"), "\(close)")
+            #expect(try buyer.socket.receiveClose() == WebSocketCloseCode(rawValue: 4010))
+            #expect(eventually(within: 5) { server.roomCount == 0 }, "out of memory once empty")
+            #expect(try get(server, "/api/rooms").body.contains("bazaar") == false)
+            #expect(try get(server, "/metrics").body.contains("room=\"bazaar\"") == false)
+            // Its orders are still exportable.
+            #expect(try get(server, "/api/rooms/bazaar/orders?token=\(admin)").body.contains(id))
+            #expect(
+                try rawHTTP(server, "POST /api/admin/rooms/nosuch/close?token=\(admin) HTTP/1.1\r\nContent-Length: 0\r\n\r\n").hasPrefix(
+                    "HTTP/1.1 404"))
+        }
+        // `hometown rooms` lists it from the store: closed, with its order.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["rooms", "--data", data]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.split(separator: "\n").contains { $0.hasPrefix("bazaar\tseller\tno\t1\t") }, "\(text)")
     }
 
     @Test func drainClosesClientsWith1001() throws {
