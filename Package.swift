@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport", "Transport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON"]),
+        .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON", "TestSupport"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "JSON", "Auth", "Transport", "WebSocket", "OrderJournal", "LiveRoom", "TestSupport", "BuildInfo"]),

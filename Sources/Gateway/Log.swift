@@ -62,7 +62,15 @@ public enum Log {
     }
 
     private static func write(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, Any>) {
-        let ts = rfc3339(WallClock.nowMillis())
+        var line = Self.line(level, message, fields, json: json, at: WallClock.nowMillis())
+        // One write(2) per line on descriptor 2: lines from different loops never interleave, and
+        // no shared FILE buffer is involved.
+        _ = line.withUTF8 { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// One log line (with its newline), logfmt or JSON.
+    static func line(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, Any>, json: Bool, at millis: Int64) -> String {
+        let ts = rfc3339(millis)
         var line: String
         if json {
             var writer = JSONWriter()
@@ -75,10 +83,7 @@ public enum Log {
             line = "ts=\(ts) level=\(level.name) msg=\(quote(message))"
             for (key, value) in fields { line += " \(key)=\(quote(String(describing: value)))" }
         }
-        line += "\n"
-        // One write(2) per line on descriptor 2: lines from different loops never interleave, and
-        // no shared FILE buffer is involved.
-        _ = line.withUTF8 { Glibc.write(2, $0.baseAddress, $0.count) }
+        return line + "\n"
     }
 
     /// RFC 3339 in UTC with milliseconds: 2026-12-01T03:45:12.345Z.

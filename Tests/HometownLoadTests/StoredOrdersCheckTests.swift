@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 @testable import HometownLoad
@@ -76,6 +77,16 @@ struct StoredOrdersCheckTests {
         let failed = StoredOrdersCheck.run(scenario: try self.scenario(port: missing.port), runID: "r", acceptedIDs: ["a", "z"])
         #expect(!failed.ok)
         #expect(failed.detail.contains("1 of 2") && failed.detail.contains("z"))
+    }
+
+    @Test func aTargetThatRefusesIsNamedBeforeAnyRun() throws {
+        let closed = try ExportStandIn(pages: [])
+        let port = closed.port
+        closed.stop()
+        #expect(eventually(within: 2) { unreachable(host: "127.0.0.1", port: port)?.contains("refused") == true })
+        let open = try ExportStandIn(pages: [])
+        defer { open.stop() }
+        #expect(unreachable(host: "127.0.0.1", port: open.port) == nil)
     }
 
     @Test func anExportNoNodeAnswersIsAFailureNotAPass() throws {

@@ -68,6 +68,8 @@ const Hometown = (() => {
       this.socket.onclose = (event) => {
         if (this.closed) return;
         if (event.code === 4003) { this.onState("banned"); return; }
+        // 4010: an operator closed the room; there is nothing to come back to.
+        if (event.code === 4010) { this.onState("closed"); return; }
         this.onState("reconnecting");
         const delay = Math.min(15000, 500 * 2 ** this.attempt) * (0.5 + Math.random());
         this.attempt += 1;

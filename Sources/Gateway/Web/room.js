@@ -130,7 +130,7 @@
   }
 
   function onState(status) {
-    $("#connection").textContent = { open: "", reconnecting: "reconnecting…", banned: "removed from this room" }[status] || "";
+    $("#connection").textContent = { open: "", reconnecting: "reconnecting…", banned: "removed from this room", closed: "this room has closed" }[status] || "";
   }
 
   function start() {
