@@ -20,8 +20,12 @@ public final class RedisServer {
 
     public static var required: Bool { ProcessInfo.processInfo.environment["HOMETOWN_REQUIRE_REDIS"] == "1" }
 
-    public init(password: String? = nil) throws {
+    /// A replica of `primary`, when given (for WAIT).
+    public let replicaOf: UInt16?
+
+    public init(password: String? = nil, replicaOf: UInt16? = nil) throws {
         self.password = password
+        self.replicaOf = replicaOf
         self.port = freePort()
         self.directory = makeTemporaryDirectory()
         try self.start()
@@ -40,6 +44,7 @@ public final class RedisServer {
                 "--bind", "127.0.0.1", "--port", String(self.port), "--dir", self.directory, "--appendonly", "yes",
                 "--appendfsync", "always", "--save", "", "--logfile", self.directory + "/redis.log",
             ] + (self.password.map { ["--requirepass", $0] } ?? [])
+            + (self.replicaOf.map { ["--replicaof", "127.0.0.1", String($0)] } ?? [])
         try process.run()
         self.process = process
         let url = try RedisURL(self.url)
