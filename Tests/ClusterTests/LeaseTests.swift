@@ -19,18 +19,27 @@ final class LeaseTests: XCTestCase {
         }
 
         func acquire(room: String, node: String, boot: String, ttl: Int64, _ done: @escaping @Sendable (LeaseReply) -> Void) {
-            if let holder = self.current(room), leaseHolderNode(holder)?.node != node { return done(.held(by: holder)) }
+            done(self.acquire(room: room, node: node, boot: boot, ttl: ttl))
+        }
+
+        /// The same, answered directly (the fake is synchronous).
+        func acquire(room: String, node: String, boot: String, ttl: Int64) -> LeaseReply {
+            if let holder = self.current(room), leaseHolderNode(holder)?.node != node { return .held(by: holder) }
             let token = (self.fences[room] ?? 0) + 1
             self.fences[room] = token
             self.leases[room] = (leaseHolder(node: node, boot: boot, token: token), self.now + ttl)
-            done(.granted(token: token))
+            return .granted(token: token)
         }
 
         func renew(room: String, node: String, boot: String, token: UInt64, ttl: Int64, _ done: @escaping @Sendable (Bool?) -> Void) {
+            done(self.renew(room: room, node: node, boot: boot, token: token, ttl: ttl))
+        }
+
+        func renew(room: String, node: String, boot: String, token: UInt64, ttl: Int64) -> Bool {
             let holder = leaseHolder(node: node, boot: boot, token: token)
-            guard self.fences[room] == token, self.current(room) == nil || self.current(room) == holder else { return done(false) }
+            guard self.fences[room] == token, self.current(room) == nil || self.current(room) == holder else { return false }
             self.leases[room] = (holder, self.now + ttl)
-            done(true)
+            return true
         }
 
         func release(room: String, node: String, boot: String, token: UInt64) {
@@ -58,9 +67,7 @@ final class LeaseTests: XCTestCase {
 
         func acquire(ttl: Int64 = 5000, margin: Int64 = 500) {
             let requestedAt = self.redis.now
-            var reply: LeaseReply = .failed
-            self.redis.acquire(room: "r", node: self.name, boot: "b", ttl: ttl) { reply = $0 }
-            switch reply {
+            switch self.redis.acquire(room: "r", node: self.name, boot: "b", ttl: ttl) {
             case .granted(let token): self.lease = Lease(token: token, requestedAt: requestedAt, duration: ttl, margin: margin)
             case .held(let holder): self.heldBy = holder
             case .failed: break
@@ -110,9 +117,7 @@ final class LeaseTests: XCTestCase {
         XCTAssertFalse(a.record("order 3"))
         // A write a made its mind up about before the pause, arriving now, is fenced.
         XCTAssertFalse(redis.write(room: "r", token: a.lease!.token, "late order"))
-        var renewed: Bool?
-        redis.renew(room: "r", node: "a", boot: "b", token: 1, ttl: 5000) { renewed = $0 }
-        XCTAssertEqual(renewed, false)
+        XCTAssertFalse(redis.renew(room: "r", node: "a", boot: "b", token: 1, ttl: 5000))
         XCTAssertEqual(redis.writes["r"], ["order 1", "order 2"])
     }
 
@@ -130,9 +135,7 @@ final class LeaseTests: XCTestCase {
             // The grant: sent at t, run by Redis d1 later, answered d2 after that.
             let sent = next(1000)
             redis.now = sent + next(800)
-            var reply: LeaseReply = .failed
-            redis.acquire(room: "r", node: "a", boot: "b", ttl: ttl) { reply = $0 }
-            guard case .granted(let token) = reply else { return XCTFail("not granted") }
+            guard case .granted(let token) = redis.acquire(room: "r", node: "a", boot: "b", ttl: ttl) else { return XCTFail("not granted") }
             var lease = Lease(token: token, requestedAt: sent, duration: ttl, margin: 300)
             redis.now += next(800)
             // A few renewals with random delays, some lost.
@@ -141,8 +144,7 @@ final class LeaseTests: XCTestCase {
                 lease.renewalSent(at: renewalSent)
                 redis.now += next(1500)
                 let lost = next(4) == 0
-                var renewed: Bool?
-                if !lost { redis.renew(room: "r", node: "a", boot: "b", token: token, ttl: ttl) { renewed = $0 } }
+                let renewed: Bool? = lost ? nil : redis.renew(room: "r", node: "a", boot: "b", token: token, ttl: ttl)
                 redis.now += next(800)
                 lease.renewalAnswered(sentAt: renewalSent, renewed: renewed == true)
                 // At every moment up to the lease's end, the key is still a's.
