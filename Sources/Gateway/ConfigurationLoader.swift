@@ -36,14 +36,9 @@ public enum ConfigurationLoader {
 
     /// Parses a config file's contents into `base`.
     public static func apply(json data: [UInt8], to base: ServerConfiguration) throws -> ServerConfiguration {
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(data)
-        } catch let error as JSONParser.Error {
-            throw error
-        } catch {
-            throw Error(key: "(file)", problem: "not valid JSON: \(error)")
-        }
+        // A parse error is thrown as it is (`JSONParser.Error`, with its byte offset): `apply(file:)`
+        // turns it into a line and column.
+        let root = try JSONParser.parse(data)
         guard case .object(let object) = root else { throw Error(key: "(file)", problem: "top level must be an object") }
         var config = base
         var reader = ObjectReader(object, path: "")
