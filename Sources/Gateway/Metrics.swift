@@ -112,6 +112,8 @@ public final class ServerMetrics: Sendable {
     struct RoomGauges: Sendable {
         var viewers: Int
         var stockLeft: [(sku: String, left: Int)]
+        /// Orders the room holds (accepted and stored): the room knows it, nothing counts it twice.
+        var orders: Int
     }
     private let roomGauges = LockedValue<[String: RoomGauges]>([:])
 
@@ -127,23 +129,14 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Latest stock of each live sale and viewers of each room, published by the host loops.
-    func publish(room: String, viewers count: Int, liveStock: [(sku: String, left: Int)]) {
-        self.roomGauges.withLock { $0[room] = RoomGauges(viewers: count, stockLeft: liveStock) }
+    func publish(room: String, viewers count: Int, liveStock: [(sku: String, left: Int)], orders: Int) {
+        self.roomGauges.withLock { $0[room] = RoomGauges(viewers: count, stockLeft: liveStock, orders: orders) }
     }
 
-    /// Orders accepted per room (a label per room in memory; dropped with the room).
-    let roomOrders = LockedValue<[String: Int]>([:])
-
-    func orderAccepted(room: String) {
-        self.ordersAccepted.increment()
-        self.roomOrders.withLock { $0[room, default: 0] += 1 }
-    }
-
-    /// The room left memory: its gauges and counters go (a closed room has no live sales, no
-    /// viewers), so metric labels follow the rooms in memory, not every room ever opened.
+    /// The room left memory: its gauges go (a closed room has no live sales, no viewers), so
+    /// metric labels follow the rooms in memory, not every room ever opened.
     func forget(room: String) {
         self.roomGauges.withLock { _ = $0.removeValue(forKey: room) }
-        self.roomOrders.withLock { _ = $0.removeValue(forKey: room) }
     }
 
     var gauges: [String: RoomGauges] { self.roomGauges.withLock { $0 } }
@@ -165,19 +158,14 @@ extension HometownServer {
             [("", loops.reduce(0) { $0 + counter($1.counters) })]
         }
         // The process, under the standard names.
-        out += "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n"
-        out += "process_resident_memory_bytes \(ProcessStats.residentBytes)\n"
-        out +=
-            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds \(ProcessStats.openDescriptors)\n"
-        out +=
-            "# HELP process_max_fds The open-file limit.\n# TYPE process_max_fds gauge\nprocess_max_fds \(ProcessStats.descriptorLimits.soft)\n"
-        out += "# HELP process_cpu_seconds_total User and system CPU time.\n# TYPE process_cpu_seconds_total counter\n"
-        out += "process_cpu_seconds_total \(ProcessStats.cpuSeconds)\n"
-        out += "# HELP process_start_time_seconds Start time, seconds since 1970.\n# TYPE process_start_time_seconds gauge\n"
-        out += "process_start_time_seconds \(self.startedAt)\n"
-        metric(
-            "hometown_room_orders_total", "counter", "Orders accepted per room (rooms in memory).",
-            labeled("room", self.metrics.roomOrders.withLock { $0 }))
+        func single(_ name: String, _ type: String, _ help: String, _ value: Double) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        single("process_resident_memory_bytes", "gauge", "Resident memory.", Double(ProcessStats.residentBytes))
+        single("process_open_fds", "gauge", "Open file descriptors.", Double(ProcessStats.openDescriptors))
+        single("process_max_fds", "gauge", "The open-file limit.", Double(ProcessStats.descriptorLimits.soft))
+        single("process_cpu_seconds_total", "counter", "User and system CPU time.", ProcessStats.cpuSeconds)
+        single("process_start_time_seconds", "gauge", "Start time, seconds since 1970.", self.startedAt)
         metric(
             "hometown_build_info", "gauge", "The running build (always 1; the version is the label).",
             [("{version=\"\(BuildInfo.version)\"}", 1)])
@@ -195,6 +183,9 @@ extension HometownServer {
         metric("hometown_rooms", "gauge", "Rooms hosted.", [("", self.directory.count)])
         let gauges = self.metrics.gauges
         metric("hometown_viewers", "gauge", "Distinct viewers per room.", labeled("room", gauges.mapValues(\.viewers)))
+        metric(
+            "hometown_room_orders_total", "counter", "Orders each room in memory holds (accepted and stored).",
+            labeled("room", gauges.mapValues(\.orders)))
         metric("hometown_messages_in_total", "counter", "WebSocket messages received.", [("", self.metrics.messagesIn.value)])
         metric(
             "hometown_messages_out_total", "counter", "Room messages queued to connections (a broadcast counts once per receiver).",

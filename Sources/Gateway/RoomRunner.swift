@@ -356,7 +356,7 @@ final class RoomRunner: Sendable {
                     let now = WallClock.nowMillis()
                     switch result {
                     case .stored:
-                        self.metrics.orderAccepted(room: handle.id)
+                        self.metrics.ordersAccepted.increment()
                         self.perform(handle.room.orderCommitted(order, now: now), handle)
                     case .refused, .limitReached:
                         self.metrics.ordersUnavailable.increment()
@@ -379,7 +379,7 @@ final class RoomRunner: Sendable {
             self.inTurn(handle) { handle in
                 let now = WallClock.nowMillis()
                 if durable {
-                    self.metrics.orderAccepted(room: handle.id)
+                    self.metrics.ordersAccepted.increment()
                     self.perform(handle.room.orderCommitted(order, now: now), handle)
                 } else {
                     self.metrics.ordersUnavailable.increment()
@@ -592,7 +592,7 @@ final class RoomRunner: Sendable {
             guard fingerprint != handle.state.publishedFingerprint else { continue }
             handle.state.publishedFingerprint = fingerprint
             let live = room.allProducts.filter { $0.sale.state == .live }.map { (sku: $0.sku, left: $0.left) }
-            self.metrics.publish(room: room.id, viewers: room.viewerCount, liveStock: live)
+            self.metrics.publish(room: room.id, viewers: room.viewerCount, liveStock: live, orders: room.acceptedOrderCount)
             self.listing.update(.init(room: room.id, title: room.title, live: room.live, viewers: room.viewerCount))
         }
     }

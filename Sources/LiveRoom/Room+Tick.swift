@@ -65,6 +65,7 @@ extension Room {
         hasher.combine(self.title)
         hasher.combine(self.live)
         hasher.combine(self.viewerCount)
+        hasher.combine(self.acceptedOrders.count)
         for sku in self.productOrder {
             guard let product = self.products[sku], product.sale.state == .live else { continue }
             hasher.combine(sku)

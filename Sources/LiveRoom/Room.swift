@@ -92,6 +92,8 @@ public final class Room {
     /// Distinct people watching (streamers not counted; each anonymous connection counts once).
     public var viewerCount: Int { self.people.count }
     public var memberCount: Int { self.members.count }
+    /// Orders accepted and stored (each ref once).
+    public var acceptedOrderCount: Int { self.acceptedOrders.count }
     /// Orders reserved and waiting for their commit.
     public var hasOrdersInFlight: Bool { !self.pendingOrders.isEmpty }
     public var seq: UInt64 { self.sequencer.current }

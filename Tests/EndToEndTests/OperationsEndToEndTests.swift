@@ -50,6 +50,8 @@ struct OperationsEndToEndTests {
                 _ = try protocolBreaker.receiveClose()
             }  // our socket closes here, so the server's lingering close completes at once
             #expect(eventually { (try? get(server, "/metrics").body.contains("1002 protocol error")) == true })
+            // Per-room gauges are published by the room's tick.
+            #expect(eventually { (try? get(server, "/metrics").body.contains("hometown_room_orders_total{room=\"m\"} 1")) == true })
 
             let response = try get(server, "/metrics")
             #expect(response.status == 200)
