@@ -1,6 +1,7 @@
 import Glibc
 import JSON
 import Transport
+import WebSocketClient
 
 let runUsage = """
     usage: hometown-load run --scenario FILE [--url ws://HOST:PORT ...] [--secret S] [--report FILE] [--html FILE] [--quiet]
@@ -245,17 +246,10 @@ func thresholdChecks(_ scenario: Scenario, orderAck: LatencyHistogram, commentFa
 
 /// Why a TCP connection to the target cannot be opened (nil when it can), within 3 seconds.
 func unreachable(host: String, port: UInt16) -> String? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return String(cString: strerror(errno)) }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 3, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return "'\(host)' is not an IPv4 address" }
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    do {
+        _ = try BlockingWebSocketClient(host: host, port: port, timeout: 3, upgrade: false)
+        return nil
+    } catch {
+        return "\(error)"
     }
-    return result == 0 ? nil : String(cString: strerror(errno))
 }

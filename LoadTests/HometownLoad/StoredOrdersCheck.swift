@@ -1,7 +1,7 @@
 import Auth
-import CLinux
 import Glibc
 import JSON
+import WebSocketClient
 
 /// `acked_orders_stored`: at the end of a run, every order a buyer was told `accepted` must be in
 /// its room's order export (which reads the durable store: SQLite on a single node, Redis in a
@@ -59,40 +59,12 @@ enum StoredOrdersCheck {
     }
 
     /// A blocking `GET` (HTTP/1.1, Connection: close); the body when the status is 200.
-    static func get(host: String, port: UInt16, path: String, timeout: Int = 10) -> [UInt8]? {
-        let fd = hometown_socket_stream_blocking(AF_INET)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else { return nil }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        guard response.starts(with: Array("HTTP/1.1 200".utf8)),
-            let end = headerEnd(response, Array("\r\n\r\n".utf8))
+    static func get(host: String, port: UInt16, path: String, timeout: Double = 10) -> [UInt8]? {
+        guard let client = try? BlockingWebSocketClient(host: host, port: port, timeout: timeout, upgrade: false),
+            (try? client.sendRaw(Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8))) != nil,
+            let response = try? client.readHTTPResponse(), response.hasPrefix("HTTP/1.1 200"),
+            let end = response.firstRange(of: "\r\n\r\n")
         else { return nil }
-        return Array(response[(end + 4)...])
-    }
-
-    private static func headerEnd(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for index in 0...(haystack.count - needle.count) where haystack[index..<(index + needle.count)].elementsEqual(needle) {
-            return index
-        }
-        return nil
+        return Array(response[end.upperBound...].utf8)
     }
 }

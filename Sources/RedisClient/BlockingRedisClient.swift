@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import RESP
+import Transport
 
 /// A plain blocking Redis connection for threads that may wait: the order export, the
 /// `hometown orders` command, startup checks and tests. Not for event loops.
@@ -11,20 +12,7 @@ public final class BlockingRedisClient {
     /// Connects, authenticates and selects the database; throws `RedisError.notSent` when Redis
     /// cannot be reached within `timeout` seconds.
     public init(url: RedisURL, timeout: Double = 2) throws {
-        let fd = hometown_socket_stream_blocking(AF_INET)
-        guard fd >= 0 else { throw RedisError.notSent }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = url.port.bigEndian
-        inet_pton(AF_INET, url.address, &remote.sin_addr)
-        let result = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            Glibc.close(fd)
+        guard let fd = try? Socket.connect(host: url.address, port: url.port, nonBlocking: false, timeout: timeout) else {
             throw RedisError.notSent
         }
         self.fd = fd

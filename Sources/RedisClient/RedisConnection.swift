@@ -90,20 +90,9 @@ public final class RedisConnection: ConnectionHandler {
 
     private func connect() {
         guard !self.stopped, self.connection == nil else { return }
-        let fd = hometown_socket_stream(AF_INET)
-        guard fd >= 0 else { return self.scheduleReconnect() }
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = self.url.port.bigEndian
-        inet_pton(AF_INET, self.url.address, &remote.sin_addr)
-        let result = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 || errno == EINPROGRESS else {
-            Glibc.close(fd)
+        guard let fd = try? Socket.connect(host: self.url.address, port: self.url.port, nonBlocking: true) else {
             return self.scheduleReconnect()
         }
-        _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
         self.connectStartedAt = self.loop.now
         self.decoder = RESPDecoder()
         let connection = self.loop.adopt(fd: fd) { _ in self }

@@ -26,6 +26,28 @@ public enum Socket {
         return fd
     }
 
+    /// A TCP connection to `host:port` (IPv4 or IPv6 literal, or "localhost"), with TCP_NODELAY.
+    /// Non-blocking: the connect is under way when this returns (the loop learns the outcome).
+    /// Blocking: connected, with `timeout` seconds on each later read and write.
+    public static func connect(host: String, port: UInt16, nonBlocking: Bool, timeout: Double = 0) throws -> Int32 {
+        var address = try SocketAddress(host: host, port: port)
+        let fd = nonBlocking ? hometown_socket_stream(address.family) : hometown_socket_stream_blocking(address.family)
+        guard fd >= 0 else { throw TransportError("socket") }
+        if timeout > 0 {
+            var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+        }
+        let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+        guard result == 0 || (nonBlocking && errno == EINPROGRESS) else {
+            let error = TransportError("connect \(host):\(port)")
+            Glibc.close(fd)
+            throw error
+        }
+        _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
+        return fd
+    }
+
     /// The port a socket is bound to (after binding port 0).
     public static func localPort(_ fd: Int32) throws -> UInt16 {
         var storage = sockaddr_storage()
