@@ -468,11 +468,12 @@ final class RoomRunner: Sendable {
             cluster.metrics.leaseChanges.increment(release ? "released" : "lost")
             if release { cluster.store.release(room: handle.id, node: cluster.node, boot: cluster.boot, token: lease.token) }
         }
-        let closeReason = closeCode == 1012 ? "room moved" : reason
-        for (_, bound) in state.sessions { bound.withValueOnLoop { $0.close(code: closeCode, reason: closeReason) } }
+        // This node's sessions in the room are its gate's members: the gate sends them away (once)
+        // and forgets the room.
         state.sessions = [:]
         if let gate = state.gate {
-            gate.loop.execute { gate.ownerGaveUp(reason: reason, code: closeCode) }
+            let closeReason = closeCode == 1012 ? "room moved" : reason
+            gate.loop.execute { gate.move(reason: closeReason, code: closeCode) }
         }
     }
 

@@ -59,9 +59,6 @@ public final class RedisConnection: ConnectionHandler {
     /// Subscriber mode: channels wanted, and callbacks waiting for a channel's confirmation.
     private var channels: Set<String> = []
     private var confirmations: [String: [() -> Void]] = [:]
-    /// Counted for metrics: replies received, reconnects made.
-    public private(set) var replies = 0
-    public private(set) var reconnects = 0
 
     public init(url: RedisURL, loop: EventLoop, mode: Mode = .commands, name: String = "redis", options: Options = Options()) {
         self.url = url
@@ -126,9 +123,7 @@ public final class RedisConnection: ConnectionHandler {
         let ceiling = min(self.options.backoffMax, self.options.backoffBase << UInt64(exponent))
         let delay = ceiling / 2 + UInt64.random(in: 0...(ceiling / 2), using: &self.random)
         self.loop.schedule(after: delay) { [weak self] in
-            guard let self else { return }
-            self.reconnects += 1
-            self.connect()
+            self?.connect()
         }
     }
 
@@ -177,8 +172,6 @@ public final class RedisConnection: ConnectionHandler {
         if self.isReady { self.write(["UNSUBSCRIBE", channel], nil) }
     }
 
-    public var subscribedChannels: Set<String> { self.channels }
-
     private func confirm(_ channel: String) {
         guard let waiting = self.confirmations.removeValue(forKey: channel) else { return }
         for callback in waiting { callback() }
@@ -197,7 +190,6 @@ public final class RedisConnection: ConnectionHandler {
     }
 
     private func dispatch(_ value: RESPValue) {
-        self.replies += 1
         if self.mode == .subscriber, let parts = value.array, let kind = parts.first?.string {
             switch kind {
             case "message":

@@ -61,13 +61,6 @@ final class ClusterRoom: @unchecked Sendable {
         return self.members.isEmpty && self.waiting.isEmpty
     }
 
-    /// The room runs here (for tests and the status).
-    var isLocal: Bool {
-        self.loop.assertInLoop()
-        if case .local = self.mode { return true }
-        return false
-    }
-
     // MARK: - Members (from sessions, any loop)
 
     func join(_ session: WebSocketSession, as identity: Identity, since: UInt64?, epoch: String?, creating: Bool, roomLimit: Int) {
@@ -306,12 +299,6 @@ final class ClusterRoom: @unchecked Sendable {
         self.members = [:]
         for (_, bound) in members { bound.withValueOnLoop { $0.close(code: code, reason: reason) } }
         self.cluster.forgetIfIdle(self)
-    }
-
-    /// The room this node ran is given up (lease lost, or a write whose outcome is unknown).
-    func ownerGaveUp(reason: String, code: UInt16 = 1012) {
-        self.loop.assertInLoop()
-        self.move(reason: reason, code: code)
     }
 
     private func forgetRemote() {
