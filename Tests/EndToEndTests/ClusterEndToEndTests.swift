@@ -26,6 +26,18 @@ final class ClusterEndToEndTests: XCTestCase {
             }, body)
     }
 
+    /// A viewer on `port` once that node admits it (a node learns of a new room from the
+    /// creator's announcement), welcomed.
+    private func viewer(port: UInt16, room: String, user: String) throws -> LiveClient {
+        var client: LiveClient?
+        XCTAssertTrue(
+            eventually(within: 5) {
+                client = try? LiveClient(port: port, room: room, token: token(user))
+                return client != nil
+            })
+        return try XCTUnwrap(client)
+    }
+
     private func http(_ server: HometownServer, _ path: String) throws -> (status: Int, body: String) {
         let response = try rawHTTP(server, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
         let status = Int(response.split(separator: " ")[1]) ?? 0
@@ -123,13 +135,7 @@ final class ClusterEndToEndTests: XCTestCase {
             try self.node("b") { b in
                 let streamer = try openAppleSale(port: a.port, room: "orchard", stock: 3, limit: 2)
                 XCTAssertTrue(eventually(within: 5) { (try? self.http(b, "/readyz").status) == 200 })
-                // b learns of the room from a's announcement.
-                var viewer: LiveClient?
-                XCTAssertTrue(
-                    eventually(within: 5) {
-                        viewer = try? LiveClient(port: b.port, room: "orchard", token: token("fan")); return viewer != nil
-                    })
-                let fan = try XCTUnwrap(viewer)
+                let fan = try self.viewer(port: b.port, room: "orchard", user: "fan")
                 let welcome = try fan.next("welcome")
                 XCTAssertEqual(welcome["products"]?.arrayValue?.first?["left"]?.intValue, 3)
                 XCTAssertEqual(welcome["you"]?["role"]?.stringValue, "viewer")
@@ -188,12 +194,8 @@ final class ClusterEndToEndTests: XCTestCase {
             let other = ServerProcess(
                 dataDirectory: makeTemporaryDirectory(), extraArguments: ["--redis", self.redis.url, "--node-id", "b"])
             try other.start()
-            var viewer: LiveClient?
-            XCTAssertTrue(
-                eventually(within: 5) {
-                    viewer = try? LiveClient(port: other.port, room: "stall", token: token("far")); return viewer != nil
-                })
-            _ = try viewer?.next("welcome")
+            let far = try self.viewer(port: other.port, room: "stall", user: "far")  // kept open until the node dies
+            _ = try far.next("welcome")
             XCTAssertEqual(try streamer.next("viewers")["count"]?.intValue, 1)
             let killedAt = Date()
             other.crash()
@@ -215,12 +217,15 @@ final class ClusterEndToEndTests: XCTestCase {
             // Either refused at once, or the room is given up (its members reconnect): never
             // accepted. Bounded by one deadline (generous: the suite also runs under TSan).
             buyer.socket.setTimeout(20)
-            var outcome = "connection closed"
-            while let message = try? buyer.next() {
-                if message["type"]?.stringValue == "order.result" {
-                    outcome = message["status"]?.stringValue ?? "?"
-                    break
+            // A read that times out is neither: it fails the test.
+            var outcome = ""
+            do {
+                while outcome.isEmpty {
+                    let message = try buyer.next()
+                    if message["type"]?.stringValue == "order.result" { outcome = message["status"]?.stringValue ?? "?" }
                 }
+            } catch BlockingWebSocketClient.Error.closed {
+                outcome = "connection closed"
             }
             XCTAssertTrue(["unavailable", "connection closed"].contains(outcome), outcome)
             XCTAssertTrue(eventually(within: 15) { (try? self.http(a, "/readyz").status) == 503 })

@@ -197,17 +197,8 @@ final class ClusterNode: Sendable {
     /// nodes whose heartbeat key is still there.
     private func refreshListing(_ connection: RedisConnection) {
         connection.send(["HGETALL", ClusterKeys.nodes]) { result in
-            guard case .success(let value) = result, let fields = value.array, fields.count >= 2 else { return }
-            var statuses: [(node: String, status: JSONValue)] = []
-            var index = 0
-            while index + 1 < fields.count {
-                if let node = fields[index].string, node != self.node, let text = fields[index + 1].string,
-                    let status = try? JSONParser.parse(text)
-                {
-                    statuses.append((node, status))
-                }
-                index += 2
-            }
+            guard case .success(let value) = result else { return }
+            let statuses = Self.nodeStatuses(value).filter { $0.node != self.node }
             guard !statuses.isEmpty else { return self.runner.listing.replaceElsewhere([]) }
             connection.send(["MGET"] + statuses.map { ClusterKeys.node($0.node) }) { alive in
                 guard case .success(let value) = alive, let boots = value.array, boots.count == statuses.count else { return }
@@ -223,6 +214,16 @@ final class ClusterNode: Sendable {
                 }
                 self.runner.listing.replaceElsewhere(entries)
             }
+        }
+    }
+
+    /// The `ht:nodes` hash (HGETALL's field, value, field, value …) as node and parsed status.
+    static func nodeStatuses(_ reply: RESPValue) -> [(node: String, status: JSONValue)] {
+        let fields = reply.array ?? []
+        return stride(from: 0, to: fields.count - 1, by: 2).compactMap { index in
+            guard let node = fields[index].string, let text = fields[index + 1].string, let status = try? JSONParser.parse(text)
+            else { return nil }
+            return (node, status)
         }
     }
 
@@ -342,19 +343,13 @@ final class ClusterNode: Sendable {
         let connection = self.commands
         let leaseMillis = self.leaseMillis
         connection.send(["HGETALL", ClusterKeys.nodes]) { result in
-            guard case .success(let value) = result, let fields = value.array else { return done(nil) }
+            guard case .success(let value) = result else { return done(nil) }
+            let statuses = Self.nodeStatuses(value)
             // Each lease's holder and time to live, read in one step.
             let script =
                 "local r = {} for _, k in ipairs(KEYS) do r[#r+1] = redis.call('GET', k) or '' r[#r+1] = redis.call('PTTL', k) end return r"
             connection.send(["EVAL", script, String(rooms.count)] + rooms.map(ClusterKeys.lease)) { leaseResult in
-                var nodes: [JSONValue] = []
-                var index = 0
-                while index + 1 < fields.count {
-                    let name = fields[index].string ?? ""
-                    let info = (fields[index + 1].string.flatMap { try? JSONParser.parse($0) }) ?? .null
-                    nodes.append(.object([("node", .string(name)), ("status", info)]))
-                    index += 2
-                }
+                let nodes: [JSONValue] = statuses.map { .object([("node", .string($0.node)), ("status", $0.status)]) }
                 let leases = (try? leaseResult.get())?.array ?? []
                 let owners: [JSONValue] = rooms.enumerated().map { offset, room in
                     let holder = 2 * offset < leases.count ? leases[2 * offset].string.flatMap(leaseHolderNode) : nil
