@@ -2,7 +2,6 @@ import BuildInfo
 import Glibc
 import LiveRoom
 import OrderJournal
-import RedisClient
 import Synchronization
 import Transport
 import WebSocket
@@ -274,7 +273,7 @@ public final class HometownServer: Sendable {
         self.onEveryLoop { loop in
             loop.closeListeners()
             loop.forEachConnection { connection in
-                if !(connection.handler is RedisConnection) { connection.stopReading() }
+                if connection.isAccepted { connection.stopReading() }
             }
         }
         // 2. Orders in flight commit, and their answers are queued (the completions run on the
@@ -296,7 +295,7 @@ public final class HometownServer: Sendable {
             loop.forEachConnection { connection in
                 if let session = connection.handler as? WebSocketSession {
                     session.close(code: WebSocketCloseCode.goingAway.rawValue, reason: "server shutting down")
-                } else if !(connection.handler is RedisConnection) {
+                } else if connection.isAccepted {
                     connection.closeAfterFlush(timeout: 1_000_000_000)
                 }
             }

@@ -53,6 +53,9 @@ public final class Connection {
     public var isOpen: Bool { self.state == .open }
     /// An in-memory connection made by `EventLoop.embedConnection` (tests): it has no socket.
     public var isEmbedded: Bool { self.fd < 0 }
+    /// A peer that connected to us (through a listener), as opposed to a connection this process
+    /// opened itself (a Redis link, a client): a drain stops and closes only these.
+    public internal(set) var isAccepted = false
     /// True when this connection speaks TLS.
     public var isTLS: Bool { self.tls != nil }
     public var queuedBytes: Int { self.queue.queuedBytes }

@@ -31,7 +31,7 @@ extension EventLoop {
             _ = hometown_set_int_option(fd, Int32(IPPROTO_TCP), HOMETOWN_TCP_NODELAY, 1)
             let tls = listenerIndex < self.listenerTLS.count && !self.listenerTLS[listenerIndex] ? nil : self.tlsContext
             let handler = listenerIndex < self.listenerHandlers.count ? self.listenerHandlers[listenerIndex] : nil
-            self.adopt(fd: fd, peer: PeerAddress(address) ?? .none, tls: tls, makeHandler: handler)
+            self.adopt(fd: fd, peer: PeerAddress(address) ?? .none, tls: tls, makeHandler: handler).isAccepted = true
         }
     }
 

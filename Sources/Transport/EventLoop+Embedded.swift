@@ -18,6 +18,8 @@ extension EventLoop {
                 fd: self.embeddedNextFD, generation: 0, loop: self, peer: peer, limits: self.defaultLimits,
                 now: self.now)
             self.embeddedNextFD -= 1
+            // An in-memory stand-in for a peer that connected to us.
+            connection.isAccepted = true
             self.embedded.append(connection)
             self.counters.connections.wrappingAdd(1, ordering: .relaxed)
             self.counters.accepted.wrappingAdd(1, ordering: .relaxed)
