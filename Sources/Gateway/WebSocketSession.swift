@@ -330,17 +330,17 @@ final class WebSocketSession: ConnectionHandler {
                 self.replyInRoom(.error(code: .badJSON, message: "messages are JSON text frames", ref: nil))
                 return
             }
+            // Cluster mode: the gate decodes only when the room runs here; a message for an owner
+            // elsewhere is forwarded as it came and decoded (once) there.
+            if let gate = self.gate { return gate.submit(message.payload, from: self.member) }
+            guard let room = self.room else { return }
             switch RoomWireCodec.decode(message.payload) {
             case .failure(let error):
                 // Answered through the room's queue, so it comes after the answers to this
                 // connection's earlier commands.
                 self.replyInRoom(.error(code: error.code, message: error.message, ref: error.ref))
             case .success(let (command, ref)):
-                if let gate = self.gate {
-                    gate.submit(command, ref: ref, message: message.payload, from: self.member)
-                } else if let room = self.room {
-                    self.context.rooms.submit(command, ref: ref, from: self.member, handle: room)
-                }
+                self.context.rooms.submit(command, ref: ref, from: self.member, handle: room)
             }
         case nil:
             break

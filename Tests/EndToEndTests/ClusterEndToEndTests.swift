@@ -147,6 +147,9 @@ final class ClusterEndToEndTests: XCTestCase {
                 XCTAssertEqual(seen["text"]?.stringValue, "hello from b")
                 XCTAssertEqual(seen["seq"]?.intValue, echoed["seq"]?.intValue)
 
+                // A malformed message is forwarded as it came and answered by the owner.
+                try fan.send("not json")
+                XCTAssertEqual(try fan.next("error")["code"]?.stringValue, "bad_json")
                 try fan.send(#"{"type":"order","sku":"apple","qty":2,"ref":"r1"}"#)
                 let result = try fan.next("order.result")
                 XCTAssertEqual(result["status"]?.stringValue, "accepted")

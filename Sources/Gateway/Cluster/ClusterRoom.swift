@@ -112,24 +112,41 @@ final class ClusterRoom: @unchecked Sendable {
         }
     }
 
-    func submit(_ command: RoomCommand, ref: String?, message: [UInt8], from member: MemberID) {
+    /// A member's message (a JSON text frame, within its budget). Decoded here only when the room
+    /// runs on this node; forwarded as it came otherwise (the owner decodes it, and answers a bad
+    /// one in order with the member's other answers).
+    func submit(_ message: [UInt8], from member: MemberID) {
         self.onLoop { gate in
             switch gate.mode {
             case .local(let handle):
-                gate.cluster.runner.submit(command, ref: ref, from: member, handle: handle)
+                switch RoomWireCodec.decode(message) {
+                case .failure(let error):
+                    gate.cluster.runner.reply(.error(code: error.code, message: error.message, ref: error.ref), to: member, handle: handle)
+                case .success(let (command, ref)):
+                    gate.cluster.runner.submit(command, ref: ref, from: member, handle: handle)
+                }
             case .remote(let node, _):
                 let from = RemoteMember(node: gate.cluster.node, boot: gate.cluster.boot, member: member)
                 let forwarded = NodeMessage.command(room: gate.id, from: from, message: String(decoding: message, as: UTF8.self))
                 gate.cluster.forward(forwarded, to: node) { heard in
                     guard heard != 1 else { return }
                     gate.onLoop { gate in
-                        gate.reply(.error(code: .unavailable, message: "the room is moving; try again", ref: ref), to: member)
+                        gate.reply(
+                            .error(code: .unavailable, message: "the room is moving; try again", ref: Self.ref(of: message)), to: member)
                         if heard == 0 { gate.ownerGone() }
                     }
                 }
             case .idle, .resolving:
-                gate.reply(.error(code: .unavailable, message: "the room is starting; try again", ref: ref), to: member)
+                gate.reply(.error(code: .unavailable, message: "the room is starting; try again", ref: Self.ref(of: message)), to: member)
             }
+        }
+    }
+
+    /// The message's ref, for the rare answer given here (decoded only then).
+    private static func ref(of message: [UInt8]) -> String? {
+        switch RoomWireCodec.decode(message) {
+        case .success(let (_, ref)): return ref
+        case .failure(let error): return error.ref
         }
     }
 
