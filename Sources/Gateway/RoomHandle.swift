@@ -42,8 +42,6 @@ final class RoomHandle: @unchecked Sendable {
         var remoteIndex: [RemoteMember: MemberID] = [:]
         /// This node's own gate to the room (its sessions), told when the room is given up.
         var gate: ClusterRoom?
-        /// When remote members' nodes were last checked for life (ms).
-        var checkedNodesAt: Int64 = 0
     }
 
     init(room: Room, loop: EventLoop) {

@@ -500,16 +500,20 @@ final class RoomRunner: Sendable {
                 }
             }
         }
-        if now - handle.state.checkedNodesAt >= 1000 {
-            handle.state.checkedNodesAt = now
-            let gone = handle.state.remote.filter { cluster.isDead($0.value) }
+        return true
+    }
+
+    /// Members connected through nodes found dead ("node|boot") leave the room (they are gone;
+    /// the room's viewer count drops with them). Any thread.
+    func dropMembers(ofNodes dead: Set<String>, handle: RoomHandle) {
+        self.inTurn(handle) { handle in
+            let gone = handle.state.remote.filter { dead.contains($0.value.node + "|" + $0.value.boot) }
             for (member, remote) in gone {
                 handle.state.remote[member] = nil
                 handle.state.remoteIndex[remote] = nil
                 self.perform(handle.room.leave(member, now: WallClock.nowMillis()), handle)
             }
         }
-        return true
     }
 
     // MARK: - Archiving (an operator closes a room)

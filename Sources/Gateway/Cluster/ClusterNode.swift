@@ -38,9 +38,8 @@ final class ClusterNode: Sendable {
     /// Every room created anywhere in the cluster, for admission; when it was last read whole.
     private let knownRooms = LockedValue<Set<String>>([])
     private let roomsReadAt = LockedValue<Int64>(0)
-    /// Nodes (node|boot) whose members joined rooms this node runs, and the ones found dead.
+    /// Nodes (node|boot) whose members joined rooms this node runs.
     private let peers = LockedValue<Set<String>>([])
-    private let deadPeers = LockedValue<Set<String>>([])
     /// Both connections are up (for /readyz).
     private let up = LockedValue<(commands: Bool, subscriber: Bool)>((false, false))
     /// Set once, before the loops start, by the server (the runner needs the node and the node
@@ -124,7 +123,14 @@ final class ClusterNode: Sendable {
             commands.start()
             subscriber.start()
             var last: UInt64 = 0
+            var peersCheckedAt: UInt64 = 0
             loop.onTick { now in
+                // Peers are checked four times a second (one MGET), so a dead node's viewers
+                // leave its rooms' counts well within 5 s of its heartbeat key expiring (3 s).
+                if now &- peersCheckedAt >= 250_000_000 {
+                    peersCheckedAt = now
+                    self.checkPeers()
+                }
                 guard now &- last >= 1_000_000_000 else { return }
                 last = now
                 self.heartbeat()
@@ -177,18 +183,6 @@ final class ClusterNode: Sendable {
                 self.knownRooms.withLock { $0.formUnion(rooms) }
             }
         }
-        // Nodes whose members are in rooms we run: still the same life, still beating?
-        let peers = self.peers.withLock { Array($0) }
-        if !peers.isEmpty {
-            let split = peers.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
-            connection.send(["MGET"] + split.map { ClusterKeys.node($0[0]) }) { result in
-                guard case .success(let value) = result, let boots = value.array, boots.count == split.count else { return }
-                var dead: Set<String> = []
-                for (index, parts) in split.enumerated() where boots[index].string != parts[1] { dead.insert(peers[index]) }
-                self.deadPeers.withLock { $0 = dead }
-                if !dead.isEmpty { self.peers.withLock { $0.subtract(dead) } }
-            }
-        }
         // Rooms run elsewhere: is their owner still the one we forward to?
         for gate in gates { gate.checkOwner() }
     }
@@ -227,8 +221,22 @@ final class ClusterNode: Sendable {
         }
     }
 
-    func isDead(_ member: RemoteMember) -> Bool {
-        self.deadPeers.withLock { $0.contains(member.node + "|" + member.boot) }
+    /// Nodes whose members are in rooms we run: still the same life, still beating? A node found
+    /// dead is forgotten here and every room this node runs is told at once to drop its members
+    /// (the rooms do not poll a shared "dead" set, which a later check could clear unseen).
+    private func checkPeers() {
+        let connection = self.commands.connection
+        let peers = self.peers.withLock { Array($0) }
+        guard connection.isReady, !peers.isEmpty else { return }
+        let split = peers.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+        connection.send(["MGET"] + split.map { ClusterKeys.node($0[0]) }) { result in
+            guard case .success(let value) = result, let boots = value.array, boots.count == split.count else { return }
+            var dead: Set<String> = []
+            for (index, parts) in split.enumerated() where boots[index].string != parts[1] { dead.insert(peers[index]) }
+            guard !dead.isEmpty else { return }
+            self.peers.withLock { $0.subtract(dead) }
+            for handle in self.directory.allHandles { self.runner.dropMembers(ofNodes: dead, handle: handle) }
+        }
     }
 
     // MARK: - Rooms
