@@ -48,14 +48,18 @@ let package = Package(
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
         .target(
             name: "Gateway",
-            dependencies: ["WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient", "BuildInfo"],
+            dependencies: [
+                "WebSocket", "Transport", "JSON", "LiveRoom", "Auth", "OrderJournal", "Cluster", "RedisClient", "BuildInfo", "Webhooks",
+            ],
             resources: [.copy("Web")], swiftSettings: hotPathSettings + swift6),
         // The live selling room: pure domain logic, no I/O, no dependencies.
         .target(name: "LiveRoom", swiftSettings: swift6),
         // Durable rooms and orders: SQLite in WAL mode behind the OrderStore seam, group commit.
-        .target(name: "OrderJournal", dependencies: ["CSQLite", "LiveRoom", "Transport"], swiftSettings: swift6),
+        .target(name: "OrderJournal", dependencies: ["CSQLite", "LiveRoom", "Transport", "JSON"], swiftSettings: swift6),
         // A strict JSON parser and a streaming writer: config files, the room wire codec, the load tool's reports.
         .target(name: "JSON", swiftSettings: swift6),
+        // The webhook outbox's delivery: signed HTTP POSTs from threads of its own, retried and parked.
+        .target(name: "Webhooks", dependencies: ["OrderJournal", "Auth", "Transport"], swiftSettings: swift6),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"], swiftSettings: swift6),
         .executableTarget(

@@ -66,7 +66,7 @@ public struct CommandLineOptions: Equatable {
 
         environment (overridden by flags): HOMETOWN_HOST, HOMETOWN_PORT, HOMETOWN_DATA,
           HOMETOWN_LOOPS, HOMETOWN_LOG_LEVEL, HOMETOWN_JWT_SECRET, HOMETOWN_REDIS,
-          HOMETOWN_ENVIRONMENT
+          HOMETOWN_ENVIRONMENT, HOMETOWN_SHOP_TOKEN, HOMETOWN_WEBHOOK_SECRET
         """
 
     public init() {}
@@ -207,6 +207,8 @@ public struct CommandLineOptions: Equatable {
             }
             config.auth.jwtSecret = secret
         }
+        if let token = environment["HOMETOWN_SHOP_TOKEN"], !token.isEmpty { config.orders.shopToken = token }
+        if let secret = environment["HOMETOWN_WEBHOOK_SECRET"], !secret.isEmpty { config.orders.webhookSecret = secret }
         if let host = self.host { config.host = host }
         if let port = self.port { config.port = port }
         if let data = self.dataDirectory { config.dataDirectory = data }

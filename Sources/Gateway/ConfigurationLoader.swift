@@ -1,5 +1,6 @@
 import JSON
 import RedisClient
+import Webhooks
 
 /// Reads `ServerConfiguration` from a JSON file, then `HOMETOWN_*` environment variables, then
 /// command-line flags, each overriding the last. Refuses unknown keys, wrong types and impossible
@@ -105,6 +106,18 @@ public enum ConfigurationLoader {
             try cluster.number("lease", in: 1...600) { config.cluster.lease = $0 }
             try cluster.int("wait_replicas", in: 0...16) { config.cluster.waitReplicas = $0 }
         }
+        try reader.object("orders") { orders in
+            try orders.string("checkout_url") { config.rooms.room.checkoutURL = $0 }
+            try orders.int("max_payment_window", in: 0...604_800) { config.rooms.room.maxPaymentWindow = $0 }
+            try orders.string("shop_token") { config.orders.shopToken = $0 }
+            try orders.string("webhook_url") { config.orders.webhookURL = $0 }
+            try orders.string("webhook_secret") { config.orders.webhookSecret = $0 }
+            try orders.int("webhook_max_attempts", in: 1...1000) { config.orders.webhookMaxAttempts = $0 }
+            try orders.number("webhook_retry_base", in: 0.01...3600) { config.orders.webhookRetryBase = $0 }
+            try orders.number("webhook_retry_max", in: 0.01...86_400) { config.orders.webhookRetryMax = $0 }
+            try orders.seconds("webhook_timeout") { config.orders.webhookTimeout = $0 }
+            try orders.int("webhook_workers", in: 1...64) { config.orders.webhookWorkers = $0 }
+        }
         try reader.object("journal") { journal in
             try journal.bool("enabled") { config.journal.enabled = $0 }
         }
@@ -166,11 +179,42 @@ public enum ConfigurationLoader {
                 throw Error(key: "cluster.node_id", problem: "1-64 printable bytes, no spaces and no '|'")
             }
         }
+        try Self.validateOrders(config)
         if config.tls.cert.isEmpty != config.tls.key.isEmpty {
             throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")
         }
         if config.webSocket.idleTimeout <= config.webSocket.pingInterval {
             throw Error(key: "websocket.idle_timeout", problem: "must be longer than websocket.ping_interval")
+        }
+    }
+
+    private static func validateOrders(_ config: ServerConfiguration) throws {
+        let orders = config.orders
+        if !orders.shopToken.isEmpty && orders.shopToken.utf8.count < 16 {
+            throw Error(key: "orders.shop_token", problem: "at least 16 characters (it lets the holder mark orders paid)")
+        }
+        let template = config.rooms.room.checkoutURL
+        if !template.isEmpty && (!template.contains("{order}") || !(template.hasPrefix("https://") || template.hasPrefix("http://"))) {
+            throw Error(key: "orders.checkout_url", problem: "an http(s) URL with {order} in it, e.g. https://shop.example/pay/{order}")
+        }
+        guard orders.webhookEnabled else { return }
+        if config.cluster.enabled {
+            throw Error(key: "orders.webhook_url", problem: "not available in cluster mode yet (docs/ORDERS.md)")
+        }
+        if !config.journal.enabled {
+            throw Error(
+                key: "orders.webhook_url", problem: "needs the journal (journal.enabled: true): the outbox is stored with the orders")
+        }
+        do {
+            _ = try WebhookEndpoint(orders.webhookURL)
+        } catch {
+            throw Error(key: "orders.webhook_url", problem: "\(error)")
+        }
+        if orders.webhookSecret.utf8.count < 16 {
+            throw Error(key: "orders.webhook_secret", problem: "set a secret of at least 16 characters (or HOMETOWN_WEBHOOK_SECRET)")
+        }
+        if orders.webhookRetryMax < orders.webhookRetryBase {
+            throw Error(key: "orders.webhook_retry_max", problem: "must not be less than orders.webhook_retry_base")
         }
     }
 

@@ -5,6 +5,7 @@ import OrderJournal
 import Synchronization
 import Transport
 import WebSocket
+import Webhooks
 
 /// The server: builds the event loops and the pieces each job needs (rooms, fan-out, journal,
 /// HTTP router), wires them together, and runs, drains and stops them. Sessions are handed a
@@ -19,6 +20,8 @@ public final class HometownServer: Sendable {
     let readiness: Readiness
     let journal: GroupCommitJournal?
     let cluster: ClusterNode?
+    /// The webhook outbox's delivery (nil without `orders.webhook_url`).
+    let webhooks: WebhookDelivery?
     /// Single-node mode: this process's exclusive hold on the data directory.
     let dataLock: DataDirectoryLock?
     /// What sessions on the admin port get (nil when `admin.port` is 0). Set once, in `init`
@@ -52,8 +55,11 @@ public final class HometownServer: Sendable {
             for loop in group.loops { loop.tlsContext = context }
         }
         let epoch = String(WallClock.nowMillis(), radix: 36)
+        var roomSettings = config.rooms.room
+        // Cluster mode does not store order changes yet (docs/ORDERS.md): sales take no window.
+        if config.cluster.enabled { roomSettings.maxPaymentWindow = 0 }
         let directory = RoomDirectory(
-            loops: group.loops, settings: config.rooms.room, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
+            loops: group.loops, settings: roomSettings, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
         self.directory = directory
         let fanOut = FanOut(loops: group.loops, metrics: self.metrics)
         if config.cluster.enabled {
@@ -64,11 +70,14 @@ public final class HometownServer: Sendable {
             self.cluster = try ClusterNode(
                 settings: config.cluster, port: config.port, loop: group.loops[0], directory: directory, fanOut: fanOut,
                 metrics: self.metrics)
+            self.webhooks = nil
         } else {
             let lock = try Self.lockDataDirectory(config)
             self.dataLock = lock
             do {
-                self.journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+                let journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
+                self.journal = journal
+                self.webhooks = try journal.flatMap { try Self.startWebhooks(config, $0) }
             } catch {
                 lock.release()
                 throw error
@@ -163,8 +172,22 @@ public final class HometownServer: Sendable {
             router.add(
                 "/api/admin/rooms/{name}/close", methods: ["POST"],
                 RoomAdminCloseHandler(secret: self.config.auth.jwtSecret, rooms: self.rooms))
+            router.add(
+                "/api/admin/webhooks/parked",
+                WebhookParkedHandler(secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory))
+            router.add(
+                "/api/admin/webhooks/replay", methods: ["POST"],
+                WebhookReplayHandler(secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory, webhooks: self.webhooks))
         }
         router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
+        // The shop's server (server to server, shop token): on whichever port it can reach.
+        let shopToken = self.config.orders.shopToken
+        router.add(
+            "/api/orders/{order}/paid", methods: ["POST"],
+            ShopOrderHandler(change: .pay, token: shopToken, rooms: self.rooms, metrics: self.metrics))
+        router.add(
+            "/api/orders/{order}/cancel", methods: ["POST"],
+            ShopOrderHandler(change: .cancel(.shop), token: shopToken, rooms: self.rooms, metrics: self.metrics))
         router.add(
             "/api/rooms/{name}/orders", methods: ["GET"],
             OrderExportHandler(
@@ -233,7 +256,7 @@ public final class HometownServer: Sendable {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw ConfigurationLoader.Error(key: "data", problem: "cannot create '\(path)': \(String(cString: strerror(errno)))")
         }
-        let sqlite = try SQLiteOrderStore(path: path + "/" + SQLiteOrderStore.fileName)
+        let sqlite = try SQLiteOrderStore(path: path + "/" + SQLiteOrderStore.fileName, outbox: config.orders.webhookEnabled)
         let store = wrapStore?(sqlite) ?? sqlite
         let now = WallClock.nowMillis()
         var restoredOrders = 0
@@ -250,6 +273,27 @@ public final class HometownServer: Sendable {
         journal.start()
         Log.info("store opened", ["path": path + "/" + SQLiteOrderStore.fileName, "rooms": directory.count, "orders": restoredOrders])
         return journal
+    }
+
+    /// The outbox's delivery threads, reading through a connection of their own.
+    private static func startWebhooks(_ config: ServerConfiguration, _ journal: GroupCommitJournal) throws -> WebhookDelivery? {
+        guard config.orders.webhookEnabled else { return nil }
+        let orders = config.orders
+        var settings = WebhookDelivery.Settings(endpoint: try WebhookEndpoint(orders.webhookURL), secret: orders.webhookSecret)
+        settings.maxAttempts = orders.webhookMaxAttempts
+        settings.retryBase = orders.webhookRetryBase
+        settings.retryMax = orders.webhookRetryMax
+        settings.timeout = orders.webhookTimeout
+        settings.workers = orders.webhookWorkers
+        let reader = try SQLiteOrderStore(path: config.dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
+        let delivery = try WebhookDelivery(settings: settings, reader: reader, journal: journal, userAgent: "hometown/\(BuildInfo.version)")
+        delivery.onParked = { event, error in
+            Log.warn("webhook event parked after its last attempt", ["event": event.event, "attempts": event.attempts + 1, "error": error])
+        }
+        journal.afterOrders = { delivery.wake() }
+        delivery.start()
+        Log.info("webhook delivery started", ["url": orders.webhookURL, "parked": delivery.parked.load(ordering: .relaxed)])
+        return delivery
     }
 
     /// Graceful drain (SIGTERM/SIGINT): stop accepting, stop reading requests, let every order
@@ -332,7 +376,9 @@ public final class HometownServer: Sendable {
     public func stop() {
         self.cluster?.stop()
         self.group.stop()
-        // The loops are gone; commit whatever they queued before returning.
+        // Attempts in flight finish (their outcome is recorded), then the journal commits what
+        // the loops and the delivery queued.
+        self.webhooks?.stop()
         self.journal?.stop()
         self.dataLock?.release()
     }

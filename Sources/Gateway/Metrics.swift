@@ -92,6 +92,10 @@ public final class ServerMetrics: Sendable {
     public let commentsAccepted = LabeledCounter()
     public let commentsRefused = LabeledCounter()
     public let ordersRefused = LabeledCounter()
+    /// Order changes stored, by outcome: paid, expired, shop, buyer (cancellations), unavailable.
+    public let orderChanges = LabeledCounter()
+    /// The shop's calls, by HTTP status.
+    public let shopCalls = LabeledCounter()
     public let messagesIn = Counter()
     public let messagesOut = Counter()
     public let droppedMessages = Counter()
@@ -227,6 +231,29 @@ extension HometownServer {
         metric(
             "hometown_messages_refused_total", "counter", "Room messages refused for going over their connection's message budget.",
             [("", self.metrics.messagesRefused.value)])
+        metric(
+            "hometown_order_changes_total", "counter",
+            "Order changes stored: paid, or cancelled by reason (expired, shop, buyer); unavailable when not stored.",
+            labeled("change", self.metrics.orderChanges.snapshot))
+        metric(
+            "hometown_shop_calls_total", "counter", "The shop's paid/cancel calls, by HTTP status.",
+            labeled("status", self.metrics.shopCalls.snapshot))
+        if let webhooks = self.webhooks {
+            let waiting = webhooks.waiting
+            metric(
+                "hometown_webhook_deliveries_total", "counter", "Webhook attempts: delivered (2xx), failed (retried), parked.",
+                [
+                    ("{result=\"delivered\"}", webhooks.delivered.load(ordering: .relaxed)),
+                    ("{result=\"failed\"}", webhooks.failedAttempts.load(ordering: .relaxed)),
+                    ("{result=\"parked\"}", webhooks.parkedTotal.load(ordering: .relaxed)),
+                ])
+            metric("hometown_webhook_waiting", "gauge", "Webhook events waiting for delivery (in memory).", [("", waiting.count)])
+            metric(
+                "hometown_webhook_parked", "gauge", "Webhook events parked after their last attempt, waiting for an operator.",
+                [("", webhooks.parked.load(ordering: .relaxed))])
+            let age = waiting.oldest.map { max(0, WallClock.nowMillis() - $0) / 1000 } ?? 0
+            metric("hometown_webhook_oldest_waiting_seconds", "gauge", "Age of the oldest event waiting for delivery.", [("", Int(age))])
+        }
         metric("hometown_journal_failures_total", "counter", "Journal commits that failed.", [("", self.metrics.journalFailures.value)])
         self.metrics.fanOutLatency.render(
             "hometown_fanout_latency_seconds", help: "From a room event's encoding to its queueing on each loop's audience.", into: &out)

@@ -4,8 +4,8 @@
 enum Names {
     static let maxLength = 64
 
-    static func isValid<S: StringProtocol>(_ name: S, allowingDot: Bool = false) -> Bool {
-        !name.isEmpty && name.utf8.count <= Self.maxLength
+    static func isValid<S: StringProtocol>(_ name: S, allowingDot: Bool = false, maxLength: Int = Names.maxLength) -> Bool {
+        !name.isEmpty && name.utf8.count <= maxLength
             && name.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                     || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (allowingDot && byte == UInt8(ascii: "."))
@@ -14,6 +14,9 @@ enum Names {
 }
 
 extension Names {
+    /// An order id (`room-epoch-counter`): a room name and two more fields, so up to 128 bytes.
+    static func isValidOrderID<S: StringProtocol>(_ id: S) -> Bool { Self.isValid(id, maxLength: 128) }
+
     /// Identifiers that are not names — a client's `ref`, a user id from a token or in a moderation
     /// command — may hold any printable text, but never control characters (C0, DEL, C1: NUL
     /// included), which would corrupt logs, exports and storage keys.

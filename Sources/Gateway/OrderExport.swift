@@ -17,6 +17,9 @@ public enum OrderExport {
     public static let defaultLimit = 1000
     public static let maxLimit = 10_000
 
+    /// The CSV export's columns.
+    public static let csvHeader = "order,room,sku,user,name,qty,price,ts,ref,state,pay_by,reason,updated_at"
+
     public static func render(_ orders: [Order], format: Format, header: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
         switch format {
@@ -31,11 +34,12 @@ public enum OrderExport {
                 out += w.bytes
             }
         case .csv:
-            if header { out += Array("order,room,sku,user,name,qty,price,ts,ref\n".utf8) }
+            if header { out += Array((Self.csvHeader + "\n").utf8) }
             for order in orders {
                 let fields = [
                     order.id, order.room, order.sku, order.user, order.name, String(order.qty), String(order.price), String(order.ts),
-                    order.ref,
+                    order.ref, order.state.rawValue, order.payBy.map { String($0) } ?? "", order.reason?.rawValue ?? "",
+                    String(order.updatedAt),
                 ]
                 out += Array((fields.map(csvField).joined(separator: ",") + "\n").utf8)
             }

@@ -42,6 +42,8 @@ final class RoomHandle: @unchecked Sendable {
         var remoteIndex: [RemoteMember: MemberID] = [:]
         /// This node's own gate to the room (its sessions), told when the room is given up.
         var gate: ClusterRoom?
+        /// The shop's calls waiting for the room's answer (`.shopAnswer`), by ticket.
+        var shopCalls: [Int: @Sendable (ShopAnswer) -> Void] = [:]
     }
 
     init(room: Room, loop: EventLoop) {

@@ -343,7 +343,43 @@ final class RoomRunner: Sendable {
                 }
             case .record(let outcome):
                 self.metrics.record(outcome)
+            case .updateOrders(let orders):
+                self.update(orders, handle)
+            case .shopAnswer(let ticket, let answer):
+                handle.state.shopCalls.removeValue(forKey: ticket)?(answer)
             }
+        }
+    }
+
+    /// New order states (paid, cancelled) become durable like new orders, in the journal's next
+    /// group commit (with their webhook events), before the room applies them.
+    private func update(_ orders: [Order], _ handle: RoomHandle) {
+        guard let journal = self.journal else {
+            self.perform(handle.room.ordersUpdated(orders, now: WallClock.nowMillis()), handle)
+            return
+        }
+        for order in orders {
+            journal.submit(order) { durable in
+                self.inTurn(handle) { handle in
+                    let now = WallClock.nowMillis()
+                    self.metrics.orderChanges.increment(durable ? (order.reason?.rawValue ?? order.state.rawValue) : "unavailable")
+                    if durable {
+                        self.perform(handle.room.ordersUpdated([order], now: now), handle)
+                    } else {
+                        self.perform(handle.room.orderUpdatesFailed([order], now: now), handle)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The shop's `paid` or `cancel` for an order of this room; `reply` gets the room's answer (on
+    /// the room's loop) once the change is stored, or at once when nothing changes.
+    func shop(_ change: OrderChange, order id: String, handle: RoomHandle, reply: @escaping @Sendable (ShopAnswer) -> Void) {
+        let ticket = self.makeMemberID()
+        self.inTurn(handle) { handle in
+            handle.state.shopCalls[ticket] = reply
+            self.perform(handle.room.shop(change, order: id, ticket: ticket, now: WallClock.nowMillis()), handle)
         }
     }
 
@@ -456,6 +492,8 @@ final class RoomRunner: Sendable {
         guard !state.unloaded else { return }
         state.unloaded = true
         state.backlog = []
+        for (_, reply) in state.shopCalls { reply(.unavailable) }
+        state.shopCalls = [:]
         if expected {
             Log.info("room handed back", ["room": handle.id, "reason": reason])
         } else {

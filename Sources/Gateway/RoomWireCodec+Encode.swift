@@ -56,13 +56,20 @@ extension RoomWireCodec {
             w.raw("{\"type\":\"bought\",\"name\":"); w.string(name)
             w.raw(",\"sku\":"); w.string(sku)
             w.raw(",\"qty\":"); w.int(qty); w.raw("}")
-        case .orderResult(let ref, let status, let order):
+        case .orderResult(let ref, let status, let order, let payment):
             w.raw("{\"type\":\"order.result\",\"ref\":"); w.string(ref)
             w.raw(",\"status\":"); w.string(status.rawValue)
             if let order { w.raw(",\"order\":"); w.string(order) }
+            if let payment {
+                w.raw(",\"state\":"); w.string(payment.state.rawValue)
+                if let payBy = payment.payBy { w.raw(",\"pay_by\":"); w.int(payBy) }
+                if let checkout = payment.checkout { w.raw(",\"checkout\":"); w.string(checkout) }
+            }
             w.raw("}")
         case .order(let order):
             w.raw("{\"type\":\"order\","); orderFields(&w, order); w.raw("}")
+        case .orderUpdate(let order):
+            w.raw("{\"type\":\"order.update\","); orderFields(&w, order); w.raw("}")
         case .slowMode(let seconds):
             w.raw("{\"type\":\"slowmode\",\"seconds\":"); w.int(seconds); w.raw("}")
         case .muted(let user, let until):
@@ -97,6 +104,11 @@ extension RoomWireCodec {
         w.raw(",\"qty\":"); w.int(order.qty)
         w.raw(",\"price\":"); w.int(order.price)
         w.raw(",\"ts\":"); w.int(order.ts)
+        w.raw(",\"state\":"); w.string(order.state.rawValue)
+        w.raw(",\"pay_by\":")
+        if let payBy = order.payBy { w.int(payBy) } else { w.raw("null") }
+        w.raw(",\"reason\":"); optionalString(&w, order.reason?.rawValue)
+        w.raw(",\"updated_at\":"); w.int(order.updatedAt)
     }
 
     private static func optionalString(_ w: inout JSONWriter, _ value: String?) {
@@ -127,5 +139,6 @@ extension RoomWireCodec {
         if let startsAt = sale.startsAt { w.int(startsAt) } else { w.raw("null") }
         w.raw(",\"ends_at\":")
         if let endsAt = sale.endsAt { w.int(endsAt) } else { w.raw("null") }
+        w.raw(",\"payment_window\":"); w.int(sale.paymentWindow)
     }
 }

@@ -50,6 +50,8 @@ public enum RoomWireCodec {
         case "order":
             guard let ref else { throw FieldError(message: "an order needs a 'ref' (your idempotency key)") }
             return .order(sku: try fields.name("sku"), qty: try fields.int("qty", in: 1...1_000_000), ref: ref)
+        case "order.cancel":
+            return .orderCancel(order: try fields.name("order"))
         case "room.open":
             return .open(title: try fields.optionalString("title", maxLength: 200))
         case "room.close":
@@ -66,7 +68,8 @@ public enum RoomWireCodec {
             return .saleStart(
                 sku: try fields.name("sku"), limit: try fields.int("limit", in: 1...10_000),
                 countdown: try fields.optionalInt("countdown", in: 0...86_400),
-                seconds: try fields.optionalInt("seconds", in: 1...604_800))
+                seconds: try fields.optionalInt("seconds", in: 1...604_800),
+                paymentWindow: try fields.optionalInt("payment_window", in: 0...604_800) ?? 0)
         case "sale.stop":
             return .saleStop(sku: try fields.name("sku"))
         case "slowmode":

@@ -29,6 +29,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var tls = TLSSettings()
     public var cluster = ClusterSettings()
     public var admin = AdminSettings()
+    public var orders = OrdersSettings()
     /// "development" or "production". Production refuses the development JWT secret.
     public var environment = "development"
 
@@ -145,6 +146,30 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// primary's own fsync (`appendfsync always`) is the durability.
         public var waitReplicas = 0
         public var enabled: Bool { !self.redis.isEmpty }
+    }
+
+    /// Orders after the room (docs/ORDERS.md): where buyers pay, the shop's calls, the webhook.
+    /// The payment window itself is per sale (`sale.start`'s `payment_window`); `checkout_url`
+    /// and the longest window a sale may have are room rules (`rooms.room`).
+    public struct OrdersSettings: Equatable, Sendable {
+        /// Bearer token the shop's server sends on `POST /api/orders/{id}/paid|cancel`
+        /// (`HOMETOWN_SHOP_TOKEN`). Empty: those endpoints answer 404.
+        public var shopToken = ""
+        /// Every order event (accepted, paid, cancelled) is POSTed here, signed. Empty: no
+        /// webhook, no outbox.
+        public var webhookURL = ""
+        /// The HMAC-SHA256 key of the signature (`HOMETOWN_WEBHOOK_SECRET`); required with a URL.
+        public var webhookSecret = ""
+        /// Attempts before an event is parked (kept, listed and replayable by an admin).
+        public var webhookMaxAttempts = 12
+        /// Seconds before the first retry, doubling (with jitter) up to `webhookRetryMax`.
+        public var webhookRetryBase = 1.0
+        public var webhookRetryMax = 300.0
+        /// Seconds one delivery attempt may take.
+        public var webhookTimeout = 10.0
+        /// Delivery threads: rooms delivered side by side (one event in flight per room).
+        public var webhookWorkers = 4
+        public var webhookEnabled: Bool { !self.webhookURL.isEmpty }
     }
 
     public struct JournalSettings: Equatable, Sendable {

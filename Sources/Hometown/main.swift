@@ -70,7 +70,7 @@ if case .orders(let room, let format, let after) = options.command {
             first = false
             cursor = page.last?.id
         }
-        if first && format == "csv" { print("order,room,sku,user,name,qty,price,ts,ref") }
+        if first && format == "csv" { print(OrderExport.csvHeader) }
     } catch {
         let source = config.cluster.enabled ? config.cluster.redis : config.dataDirectory
         FileHandle.standardError.write("hometown: cannot read orders from \(source): \(error)\n".data(using: .utf8)!)

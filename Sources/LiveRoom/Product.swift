@@ -18,12 +18,16 @@ public struct FlashSale: Equatable, Sendable {
     /// Wall-clock milliseconds since 1970; nil when not scheduled / open-ended.
     public var startsAt: Int64?
     public var endsAt: Int64?
+    /// Seconds a buyer has to pay an order taken in this sale before it is cancelled and its
+    /// units go back on sale; 0: orders are final when accepted.
+    public var paymentWindow: Int
 
-    public init(state: SaleState = .none, limit: Int = 0, startsAt: Int64? = nil, endsAt: Int64? = nil) {
+    public init(state: SaleState = .none, limit: Int = 0, startsAt: Int64? = nil, endsAt: Int64? = nil, paymentWindow: Int = 0) {
         self.state = state
         self.limit = limit
         self.startsAt = startsAt
         self.endsAt = endsAt
+        self.paymentWindow = paymentWindow
     }
 }
 

@@ -9,7 +9,7 @@ extension Room {
         }
         let key = identity.user + "\n" + ref
         if let existing = self.acceptedOrders[key] {
-            return [.send(member, .orderResult(ref: ref, status: .accepted, order: existing.id))]
+            return [.send(member, .orderResult(ref: ref, status: .accepted, order: existing.id, payment: self.payment(for: existing)))]
         }
         if self.pendingOrders[key] != nil {
             self.pendingOrders[key]?.waiters.append(member)
@@ -29,7 +29,8 @@ extension Room {
         self.orderCounter += 1
         let order = Order(
             id: "\(self.id)-\(self.epoch)-\(self.orderCounter)", room: self.id, sku: sku, user: identity.user, name: identity.name,
-            qty: qty, price: product.price, ref: ref, ts: now)
+            qty: qty, price: product.price, ref: ref, ts: now,
+            payBy: product.sale.paymentWindow > 0 ? now + Int64(product.sale.paymentWindow) * 1000 : nil)
         // Reserved, not yet acknowledged: the order must be durable first. Retries of the same
         // ref wait for the same commit instead of taking stock again.
         self.pendingOrders[key] = PendingOrder(order: order, waiters: [member])
@@ -55,9 +56,12 @@ extension Room {
         let key = order.user + "\n" + order.ref
         guard let pending = self.pendingOrders.removeValue(forKey: key) else { return [] }
         self.acceptedOrders[key] = order
+        self.orderKeys[order.id] = key
+        if let payBy = order.payBy { self.deadlines.push(payBy, order.id) }
         self.pendingBought = (NameMask.mask(order.name), order.sku, order.qty)
+        let payment = self.payment(for: order)
         var effects: [RoomEffect] = pending.waiters.filter { self.members[$0] != nil }.map {
-            .send($0, .orderResult(ref: order.ref, status: .accepted, order: order.id))
+            .send($0, .orderResult(ref: order.ref, status: .accepted, order: order.id, payment: payment))
         }
         effects.append(.staff(.order(order)))
         return effects
@@ -117,7 +121,9 @@ extension Room {
         return [self.announce(.product(product))] + effects
     }
 
-    func startSale(sku: SKU, limit: Int, countdown: Int?, seconds: Int?, member: MemberID, ref: String?, now: Int64)
+    func startSale(
+        sku: SKU, limit: Int, countdown: Int?, seconds: Int?, paymentWindow: Int, member: MemberID, ref: String?, now: Int64
+    )
         -> [RoomEffect]
     {
         guard self.live else { return self.refuse(member, .roomNotLive, "open the room before starting a sale", ref) }
@@ -125,7 +131,7 @@ extension Room {
         let startsAt = now + Int64(countdown ?? 0) * 1000
         product.sale = FlashSale(
             state: (countdown ?? 0) > 0 ? .scheduled : (self.ledger.left(sku) > 0 ? .live : .soldOut), limit: limit,
-            startsAt: startsAt, endsAt: seconds.map { startsAt + Int64($0) * 1000 })
+            startsAt: startsAt, endsAt: seconds.map { startsAt + Int64($0) * 1000 }, paymentWindow: paymentWindow)
         self.products[sku] = product
         // Each sale has its own per-buyer limit (the old counts are kept until the save is answered).
         if self.boughtBeforeSaleStart[sku] == nil { self.boughtBeforeSaleStart[sku] = self.boughtBySKU[sku] ?? [:] }

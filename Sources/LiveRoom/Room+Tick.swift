@@ -8,6 +8,7 @@ extension Room {
 
     private func ticking(now: Int64) -> [RoomEffect] {
         var effects = self.advanceSales(now: now)
+        effects += self.expireDue(now: now)
         let viewers = self.viewerCount
         if viewers != self.lastViewerCount && now - self.viewersSentAt >= self.settings.viewerCountInterval {
             self.lastViewerCount = viewers

@@ -25,6 +25,8 @@ public final class Room {
     var history = CommentHistory(capacity: 100)
 
     var members: [MemberID: Identity] = [:]
+    /// A user's connections here: an order's update goes to its buyer without a walk over everyone.
+    var membersByUser: [String: [MemberID]] = [:]
     /// Connections per counted person (everyone but streamers): the viewer count is its size.
     var people: [String: Int] = [:]
 
@@ -41,7 +43,14 @@ public final class Room {
     var budgetWindow = BudgetWindow()
     var random: SplitMix64
 
+    /// Every order the room took, by buyer and ref (each ref once), whatever its state now.
     var acceptedOrders: [String: Order] = [:]
+    /// Order id → its key in `acceptedOrders` (the shop and the buyer name orders by id).
+    var orderKeys: [String: String] = [:]
+    /// Unpaid orders by payment deadline, for the clock.
+    var deadlines = PaymentDeadlines()
+    /// Orders whose change of state is being stored, by id.
+    var updating: [String: OrderUpdate] = [:]
     var pendingOrders: [String: PendingOrder] = [:]
     var boughtBySKU: [SKU: [String: Int]] = [:]
     var orderCounter = 0
@@ -94,8 +103,9 @@ public final class Room {
     public var memberCount: Int { self.members.count }
     /// Orders accepted and stored (each ref once).
     public var acceptedOrderCount: Int { self.acceptedOrders.count }
-    /// Orders reserved and waiting for their commit.
-    public var hasOrdersInFlight: Bool { !self.pendingOrders.isEmpty }
+    /// Orders reserved and waiting for their commit, changes of state being stored, or unpaid
+    /// orders whose deadline the room must watch: the room stays in memory while any exist.
+    public var hasOrdersInFlight: Bool { !self.pendingOrders.isEmpty || !self.updating.isEmpty || self.deadlines.count > 0 }
     public var seq: UInt64 { self.sequencer.current }
 
     /// A product with its current `left`.
@@ -132,6 +142,7 @@ public final class Room {
             ]
         }
         self.members[member] = identity
+        self.membersByUser[identity.user, default: []].append(member)
         let authority = self.authority(of: identity)
         if authority.seesOrders { self.staffMembers.insert(member) }
         // People are counted as viewers unless they run the room.
@@ -159,6 +170,9 @@ public final class Room {
 
     public func leave(_ member: MemberID, now: Int64) -> [RoomEffect] {
         guard let identity = self.members.removeValue(forKey: member) else { return [] }
+        if let others = self.membersByUser[identity.user]?.filter({ $0 != member }) {
+            self.membersByUser[identity.user] = others.isEmpty ? nil : others
+        }
         self.staffMembers.remove(member)
         // Owner and admin authority never changes while connected, so this mirrors `join`.
         if self.authority(of: identity) < .owner, let count = self.people[identity.user] {
@@ -197,6 +211,8 @@ public final class Room {
             self.likeBuckets[identity.user] = bucket
         case .order(let sku, let qty, let ref):
             effects += self.order(sku: sku, qty: qty, ref: ref, from: member, identity, now: now)
+        case .orderCancel(let id):
+            effects += self.cancelByBuyer(id, member: member, identity, ref: ref, now: now)
         case .open(let title):
             if let title { self.title = title }
             self.live = true
@@ -211,8 +227,17 @@ public final class Room {
             if let sku, self.products[sku] == nil { return effects + self.refuse(member, .notFound, "no product \(sku)", ref) }
             self.pinned = sku
             effects.append(self.announce(.pin(sku: sku)))
-        case .saleStart(let sku, let limit, let countdown, let seconds):
-            effects += self.startSale(sku: sku, limit: limit, countdown: countdown, seconds: seconds, member: member, ref: ref, now: now)
+        case .saleStart(let sku, let limit, let countdown, let seconds, let paymentWindow):
+            if paymentWindow > self.settings.maxPaymentWindow {
+                let most = self.settings.maxPaymentWindow
+                let message =
+                    most == 0
+                    ? "this server takes no payment windows (payment_window must be 0)" : "payment_window is at most \(most) seconds"
+                return effects + self.refuse(member, .badRequest, message, ref)
+            }
+            effects += self.startSale(
+                sku: sku, limit: limit, countdown: countdown, seconds: seconds, paymentWindow: paymentWindow, member: member, ref: ref,
+                now: now)
         case .saleStop(let sku):
             guard var product = self.products[sku] else { return effects + self.refuse(member, .notFound, "no product \(sku)", ref) }
             product.sale.state = .ended
@@ -278,7 +303,7 @@ public final class Room {
     }
 
     func members(of user: String) -> [MemberID] {
-        self.members.compactMap { $0.value.user == user ? $0.key : nil }.sorted()
+        (self.membersByUser[user] ?? []).sorted()
     }
 
     private func tellUserAndStaff(_ user: String, _ event: RoomEvent) -> [RoomEffect] {

@@ -4,13 +4,15 @@ public enum RoomCommand: Equatable, Sendable {
     case comment(text: String)
     case like
     case order(sku: SKU, qty: Int, ref: String)
+    /// The buyer cancels their own unpaid order.
+    case orderCancel(order: String)
     // Streamer (and admin)
     case open(title: String?)
     case close
     case productAdd(sku: SKU, title: String, price: Int, stock: Int)
     case restock(sku: SKU, qty: Int)
     case pin(sku: SKU?)
-    case saleStart(sku: SKU, limit: Int, countdown: Int?, seconds: Int?)
+    case saleStart(sku: SKU, limit: Int, countdown: Int?, seconds: Int?, paymentWindow: Int = 0)
     case saleStop(sku: SKU)
     case slowMode(seconds: Int)
     // Moderator, streamer, admin
@@ -28,6 +30,7 @@ public enum RoomCommand: Equatable, Sendable {
         case .comment: return "comment"
         case .like: return "like"
         case .order: return "order"
+        case .orderCancel: return "order.cancel"
         case .open: return "room.open"
         case .close: return "room.close"
         case .productAdd: return "product.add"
@@ -50,14 +53,14 @@ public enum RoomCommand: Equatable, Sendable {
     var dependsOnSaleClock: Bool {
         switch self {
         case .order, .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop: return true
-        case .comment, .like, .slowMode, .mute, .unmute, .ban, .unban, .moderatorAdd, .moderatorRemove: return false
+        case .comment, .like, .orderCancel, .slowMode, .mute, .unmute, .ban, .unban, .moderatorAdd, .moderatorRemove: return false
         }
     }
 
     /// The least authority in the room that may send it.
     var requiredAuthority: Authority {
         switch self {
-        case .comment, .like, .order: return .viewer
+        case .comment, .like, .order, .orderCancel: return .viewer
         case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode, .moderatorAdd, .moderatorRemove:
             return .owner
         case .mute, .unmute, .ban, .unban: return .moderator

@@ -12,9 +12,12 @@ public enum RoomEvent: Equatable, Sendable {
     case stock(sku: SKU, left: Int)
     /// The sampled "someone just bought" ticker, with a masked name.
     case bought(name: String, sku: SKU, qty: Int)
-    case orderResult(ref: String, status: OrderStatus, order: String?)
+    /// `payment` is set for an order with a payment window, or whose order is no longer accepted.
+    case orderResult(ref: String, status: OrderStatus, order: String?, payment: OrderPayment? = nil)
     /// The order stream to streamers and moderators.
     case order(Order)
+    /// An order was paid, cancelled or expired: to its buyer and to the staff.
+    case orderUpdate(Order)
     case slowMode(seconds: Int)
     case muted(user: String, until: Int64?)
     case unmuted(user: String)
@@ -88,6 +91,11 @@ public enum RoomEffect: Equatable, Sendable {
     /// Make this order durable, then report back with `orderCommitted` or `orderFailed`.
     /// Nobody is told "accepted" before that.
     case commit(Order)
+    /// Store these orders' new states (paid, cancelled), then report back with `ordersUpdated`
+    /// or `orderUpdatesFailed`. Nobody is told before that.
+    case updateOrders([Order])
+    /// The answer to the shop's call `ticket` (`Room.shop`).
+    case shopAnswer(ticket: Int, ShopAnswer)
     /// The room's durable state changed: store this snapshot, and carry out the effects after this
     /// one (and anything later for this room) only once it is stored, so nobody hears of a change
     /// that a crash would forget. The room puts it first in the list of the call that changed it.

@@ -27,6 +27,11 @@ public struct RoomSettings: Equatable, Sendable {
     public var maxOrderQuantity = 99
     /// Products one room may hold.
     public var maxProducts = 200
+    /// Where a buyer pays an order with a payment window: a URL with `{order}` in it, sent in
+    /// `order.result` (`checkout`). Empty: no link (the shop tells buyers where to pay).
+    public var checkoutURL = ""
+    /// Longest payment window a sale may have, seconds (0: sales cannot have one).
+    public var maxPaymentWindow = 86_400
 
     public init() {}
 }

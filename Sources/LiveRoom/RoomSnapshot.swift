@@ -69,8 +69,13 @@ extension Room {
             if let number = Int(order.id.dropFirst(prefix.count)) { room.orderCounter = max(room.orderCounter, number) }
         }
         for order in orders {
+            let key = order.user + "\n" + order.ref
+            room.acceptedOrders[key] = order
+            room.orderKeys[order.id] = key
+            // A cancelled order's units went back; an unpaid one's deadline is watched again.
+            guard order.holdsStock else { continue }
             sold[order.sku, default: 0] += order.qty
-            room.acceptedOrders[order.user + "\n" + order.ref] = order
+            if order.state == .accepted, let payBy = order.payBy { room.deadlines.push(payBy, order.id) }
         }
         for var product in snapshot.products {
             let left = max(0, product.stock - (sold[product.sku] ?? 0))
@@ -81,7 +86,7 @@ extension Room {
             room.products[product.sku] = product
             room.productOrder.append(product.sku)
         }
-        for order in orders {
+        for order in orders where order.holdsStock {
             guard let sale = room.products[order.sku]?.sale, sale.state != .none, order.ts >= (sale.startsAt ?? 0) else { continue }
             room.boughtBySKU[order.sku, default: [:]][order.user, default: 0] += order.qty
         }

@@ -20,6 +20,7 @@ public final class GroupCommitJournal: @unchecked Sendable {
     private var orders: [(Order, Completion)] = []
     private var rooms: [String: RoomSnapshot] = [:]
     private var roomCompletions: [Completion] = []
+    private var outbox: [(OutboxChange, Completion?)] = []
     private var stopping = false
     /// A batch is being committed right now.
     private var committing = false
@@ -31,6 +32,9 @@ public final class GroupCommitJournal: @unchecked Sendable {
     public var onFailure: ((any Error) -> Void)?
     /// Called after each commit with the batch size and its duration in seconds (metrics, benchmarks).
     public var onCommit: ((Int, Double) -> Void)?
+    /// Called after a commit that stored orders or order changes (the webhook delivery looks
+    /// for new outbox events).
+    public var afterOrders: (() -> Void)?
 
     public init(store: any OrderStore) {
         self.store = store
@@ -61,13 +65,21 @@ public final class GroupCommitJournal: @unchecked Sendable {
         pthread_mutex_unlock(&self.mutex)
     }
 
+    /// Queues what the webhook delivery learned about an outbox event, for the next transaction.
+    public func record(_ change: OutboxChange, completion: Completion? = nil) {
+        pthread_mutex_lock(&self.mutex)
+        self.outbox.append((change, completion))
+        pthread_cond_signal(&self.condition)
+        pthread_mutex_unlock(&self.mutex)
+    }
+
     /// Waits (polling, at most `timeout` seconds) until nothing is queued or being committed:
     /// every order submitted so far has its answer. Returns false on timeout.
     public func waitUntilIdle(timeout: Double) -> Bool {
         let deadline = MonotonicClock.seconds() + timeout
         while MonotonicClock.seconds() < deadline {
             pthread_mutex_lock(&self.mutex)
-            let idle = self.orders.isEmpty && self.rooms.isEmpty && !self.committing
+            let idle = self.orders.isEmpty && self.rooms.isEmpty && self.outbox.isEmpty && !self.committing
             pthread_mutex_unlock(&self.mutex)
             if idle { return true }
             usleep(2000)
@@ -88,31 +100,35 @@ public final class GroupCommitJournal: @unchecked Sendable {
     private func run() {
         while true {
             pthread_mutex_lock(&self.mutex)
-            while self.orders.isEmpty && self.rooms.isEmpty && !self.stopping {
+            while self.orders.isEmpty && self.rooms.isEmpty && self.outbox.isEmpty && !self.stopping {
                 pthread_cond_wait(&self.condition, &self.mutex)
             }
             let batch = self.orders
             let rooms = Array(self.rooms.values)
             let roomCompletions = self.roomCompletions
-            let stop = self.stopping && batch.isEmpty && rooms.isEmpty
+            let outbox = self.outbox
+            let stop = self.stopping && batch.isEmpty && rooms.isEmpty && outbox.isEmpty
             self.orders = []
             self.rooms = [:]
             self.roomCompletions = []
+            self.outbox = []
             self.committing = !stop
             pthread_mutex_unlock(&self.mutex)
             if stop { return }
             let started = MonotonicClock.seconds()
             do {
-                try self.store.commit(orders: batch.map(\.0), rooms: rooms)
+                try self.store.commit(orders: batch.map(\.0), rooms: rooms, outbox: outbox.map(\.0))
                 self.lastCommitFailed.store(false, ordering: .relaxed)
                 self.onCommit?(batch.count, MonotonicClock.seconds() - started)
                 for (_, completion) in batch { completion(true) }
                 for completion in roomCompletions { completion(true) }
+                for case (_, let completion?) in outbox { completion(true) }
+                if !batch.isEmpty { self.afterOrders?() }
                 self.finishedBatch()
             } catch {
                 self.lastCommitFailed.store(true, ordering: .relaxed)
                 self.onFailure?(error)
-                self.isolate(batch, rooms: rooms, roomCompletions: roomCompletions)
+                self.isolate(batch, rooms: rooms, roomCompletions: roomCompletions, outbox: outbox)
                 self.finishedBatch()
             }
         }
@@ -121,7 +137,18 @@ public final class GroupCommitJournal: @unchecked Sendable {
     /// A group failed: commit its parts one by one, so that one bad order (or a transient error)
     /// does not turn a whole stampede's worth of good orders into `unavailable`. Each part that
     /// still fails is reported as not durable.
-    private func isolate(_ batch: [(Order, Completion)], rooms: [RoomSnapshot], roomCompletions: [Completion]) {
+    private func isolate(
+        _ batch: [(Order, Completion)], rooms: [RoomSnapshot], roomCompletions: [Completion], outbox: [(OutboxChange, Completion?)]
+    ) {
+        // What the delivery learned is retried as a whole: losing it only means a redelivery.
+        var outboxOK = outbox.isEmpty
+        if !outbox.isEmpty {
+            do {
+                try self.store.commit(orders: [], rooms: [], outbox: outbox.map(\.0))
+                outboxOK = true
+            } catch { self.onFailure?(error) }
+        }
+        for case (_, let completion?) in outbox { completion(outboxOK) }
         guard batch.count + rooms.count > 1 else {
             for (_, completion) in batch { completion(false) }
             for completion in roomCompletions { completion(false) }
@@ -133,9 +160,12 @@ public final class GroupCommitJournal: @unchecked Sendable {
             self.onFailure?(error)
         }
         for completion in roomCompletions { completion(roomsOK) }
+        var stored = false
+        defer { if stored { self.afterOrders?() } }
         for (order, completion) in batch {
             do {
                 try self.store.commit(orders: [order], rooms: [])
+                stored = true
                 completion(true)
             } catch {
                 self.onFailure?(error)

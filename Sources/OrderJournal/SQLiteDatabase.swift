@@ -26,6 +26,9 @@ final class SQLiteDatabase {
 
     func error(_ code: Int32) -> Error { Error(code: code, message: String(cString: sqlite3_errmsg(self.handle))) }
 
+    /// Rows changed by the last statement.
+    var changes: Int { Int(sqlite3_changes(self.handle)) }
+
     func exec(_ sql: String) throws {
         let result = sqlite3_exec(self.handle, sql, nil, nil, nil)
         guard result == SQLITE_OK else { throw self.error(result) }

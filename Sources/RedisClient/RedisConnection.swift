@@ -118,10 +118,9 @@ public final class RedisConnection: ConnectionHandler {
         guard !self.stopped else { return }
         // Exponential backoff with full jitter: nodes that lost Redis together do not come back
         // in step.
-        let exponent = min(self.failedAttempts, 16)
+        let delay = Backoff.delay(
+            attempt: min(self.failedAttempts, 16), base: self.options.backoffBase, max: self.options.backoffMax, using: &self.random)
         self.failedAttempts += 1
-        let ceiling = min(self.options.backoffMax, self.options.backoffBase << UInt64(exponent))
-        let delay = ceiling / 2 + UInt64.random(in: 0...(ceiling / 2), using: &self.random)
         self.loop.schedule(after: delay) { [weak self] in
             self?.connect()
         }

@@ -46,7 +46,7 @@ struct OrderJournalEndToEndTests {
 
             let csv = try http(server, "/api/rooms/shop/orders?format=csv&token=\(owner)")
             let rows = csv.body.split(separator: "\n")
-            #expect(rows.first == "order,room,sku,user,name,qty,price,ts,ref")
+            #expect(rows.first == "order,room,sku,user,name,qty,price,ts,ref,state,pay_by,reason,updated_at")
             #expect(rows.count == 8)
             #expect(rows[1].contains("\"Zhang, \"\"San\"\"\""))
 

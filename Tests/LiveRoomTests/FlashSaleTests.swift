@@ -139,7 +139,8 @@ struct FlashSaleTests {
                 if generator.next() % 4 == 0 {
                     failures += 1
                     let effects = f.room.orderFailed(order, now: f.now)
-                    #expect(effects.contains { if case .send(_, .orderResult(order.ref, .unavailable, nil)) = $0 { true } else { false } })
+                    #expect(
+                        effects.contains { if case .send(_, .orderResult(order.ref, .unavailable, nil, _)) = $0 { true } else { false } })
                 } else {
                     let effects = f.room.orderCommitted(order, now: f.now)
                     #expect(sold[order.id] == nil, "an order is committed once")

@@ -54,7 +54,7 @@ final class RoomFixture {
     /// The order status the buyer was told.
     func order(_ member: MemberID, qty: Int = 1, ref: String, sku: SKU = "bamboo") -> (OrderStatus?, String?) {
         for effect in self.apply(.order(sku: sku, qty: qty, ref: ref), from: member) {
-            if case .send(member, .orderResult(_, let status, let id)) = effect { return (status, id) }
+            if case .send(member, .orderResult(_, let status, let id, _)) = effect { return (status, id) }
         }
         return (nil, nil)
     }

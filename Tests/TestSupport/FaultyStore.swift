@@ -58,14 +58,14 @@ public final class FaultyStore: OrderStore, @unchecked Sendable {
         }
     }
 
-    public func commit(orders: [Order], rooms: [RoomSnapshot]) throws {
+    public func commit(orders: [Order], rooms: [RoomSnapshot], outbox: [OutboxChange]) throws {
         pthread_mutex_lock(&self.mutex)
         self.waitingCommits += 1
         while self.heldFlag { pthread_cond_wait(&self.released, &self.mutex) }
         self.waitingCommits -= 1
         pthread_mutex_unlock(&self.mutex)
         if self.failing { throw InjectedFailure() }
-        try self.inner.commit(orders: orders, rooms: rooms)
+        try self.inner.commit(orders: orders, rooms: rooms, outbox: outbox)
     }
 
     public func load() throws -> [(room: RoomSnapshot, orders: [Order])] { try self.inner.load() }

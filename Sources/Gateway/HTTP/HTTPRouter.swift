@@ -27,7 +27,8 @@ struct HTTPReply: Sendable {
 
 /// Plain-HTTP routes: each path pattern has its handler and its methods, in the shape of a
 /// Hummingbird router. Patterns are literal segments, one `{name}` segment (a room or channel
-/// name: `[A-Za-z0-9_-]`, at most 64 bytes), or a trailing `*` (the rest of the path).
+/// name: `[A-Za-z0-9_-]`, at most 64 bytes), one `{order}` segment (an order id: the same
+/// characters, at most 128 bytes), or a trailing `*` (the rest of the path).
 struct HTTPRouter: Sendable {
     private struct Entry: Sendable {
         let segments: [Substring]
@@ -66,6 +67,9 @@ struct HTTPRouter: Sendable {
             guard index < path.count else { return nil }
             if segment == "{name}" {
                 guard Names.isValid(path[index]) else { return nil }
+                name = String(path[index])
+            } else if segment == "{order}" {
+                guard Names.isValidOrderID(path[index]) else { return nil }
                 name = String(path[index])
             } else if segment != path[index] {
                 return nil
