@@ -59,7 +59,7 @@ let package = Package(
         // A strict JSON parser and a streaming writer: config files, the room wire codec, the load tool's reports.
         .target(name: "JSON", swiftSettings: swift6),
         // The webhook outbox's delivery: signed HTTP POSTs from threads of its own, retried and parked.
-        .target(name: "Webhooks", dependencies: ["OrderJournal", "Auth", "Transport"], swiftSettings: swift6),
+        .target(name: "Webhooks", dependencies: ["OrderJournal", "Auth", "Transport", "JSON"], swiftSettings: swift6),
         // A small blocking WebSocket client (tests, the load tool's skeleton).
         .target(name: "WebSocketClient", dependencies: ["WebSocket"], swiftSettings: swift6),
         .executableTarget(
@@ -88,7 +88,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "Gateway", "WebSocket", "WebSocketClient", "Transport", "Auth", "JSON", "LiveRoom", "OrderJournal", "TestSupport",
-                "BuildInfo",
+                "BuildInfo", "Webhooks",
             ]),
     ],
     // Every library module and the server executable build in the Swift 6 language mode (`swift6`
