@@ -79,6 +79,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["OrderJournal", "LiveRoom", "Transport", "RedisClient"], path: "Tests/TestSupport"),
         .testTarget(name: "OrderJournalTests", dependencies: ["OrderJournal", "LiveRoom", "TestSupport", "Transport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Auth"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HometownLoadTests", dependencies: ["HometownLoad", "JSON", "TestSupport"]),
         .testTarget(

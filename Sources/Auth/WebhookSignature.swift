@@ -24,23 +24,23 @@ public enum WebhookSignature {
     }
 
     /// Checks a received header against the body: the signature, and that `t` is within
-    /// `tolerance` seconds of `now`.
-    public static func verify(header: String, body: [UInt8], secret: String, now: Int64, tolerance: Int64 = 300) -> Result<Void, Failure> {
+    /// `tolerance` seconds of `now`. nil when it holds; otherwise why not.
+    public static func verify(header: String, body: [UInt8], secret: String, now: Int64, tolerance: Int64 = 300) -> Failure? {
         var timestamp: Int64?
         var signatures: [String] = []
         for part in header.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { return .failure(.malformed) }
+            guard pair.count == 2 else { return .malformed }
             if pair[0] == "t" { timestamp = Int64(pair[1]) }
             if pair[0] == "v1" { signatures.append(String(pair[1])) }
         }
-        guard let timestamp, !signatures.isEmpty else { return .failure(.malformed) }
+        guard let timestamp, !signatures.isEmpty else { return .malformed }
         let expected = Array(self.sign(body: body, secret: secret, timestamp: timestamp).utf8.dropFirst("t=\(timestamp),v1=".utf8.count))
         guard signatures.contains(where: { HMACSHA256.constantTimeEquals(Array($0.utf8), expected) }) else {
-            return .failure(.badSignature)
+            return .badSignature
         }
-        guard abs(now - timestamp) <= tolerance else { return .failure(.stale(seconds: now - timestamp)) }
-        return .success(())
+        guard abs(now - timestamp) <= tolerance else { return .stale(seconds: now - timestamp) }
+        return nil
     }
 
     private static func hex(_ bytes: [UInt8]) -> String {

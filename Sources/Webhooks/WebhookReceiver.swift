@@ -20,6 +20,16 @@ public final class WebhookReceiver: @unchecked Sendable {
         public var signatureValid: Bool
         /// The status this receiver answered.
         public var status: Int
+
+        public init(event: String, seq: Int64, room: String, type: String, order: String, signatureValid: Bool, status: Int) {
+            self.event = event
+            self.seq = seq
+            self.room = room
+            self.type = type
+            self.order = order
+            self.signatureValid = signatureValid
+            self.status = status
+        }
     }
 
     private let secret: String
@@ -89,12 +99,7 @@ public final class WebhookReceiver: @unchecked Sendable {
         guard let end = headEnd, bytes.count >= end + bodyLength else { return }
         let body = Array(bytes[end..<(end + bodyLength)])
         let signature = Self.header(WebhookSignature.header.lowercased(), in: bytes[..<end]) ?? ""
-        let valid: Bool
-        if case .success = WebhookSignature.verify(header: signature, body: body, secret: self.secret, now: WallClock.nowMillis() / 1000) {
-            valid = true
-        } else {
-            valid = false
-        }
+        let valid = WebhookSignature.verify(header: signature, body: body, secret: self.secret, now: WallClock.nowMillis() / 1000) == nil
         let json = try? JSONParser.parse(body)
         var delivery = Delivery(
             event: json?["id"]?.stringValue ?? "", seq: json?["seq"]?.intValue ?? -1, room: json?["room"]?.stringValue ?? "",

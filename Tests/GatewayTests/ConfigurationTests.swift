@@ -83,6 +83,30 @@ struct ConfigurationTests {
         #expect(config.cluster.enabled && config.cluster.nodeID == "node-1" && config.cluster.lease == 3)
     }
 
+    @Test func orderSettingsAreChecked() throws {
+        let hook = #""webhook_url": "http://127.0.0.1:9000/hook""#
+        #expect(error(#"{"orders": {\#(hook)}}"#)?.key == "orders.webhook_secret")
+        #expect(
+            error(#"{"orders": {"webhook_url": "https://shop.example/hook", "webhook_secret": "0123456789abcdef"}}"#)?.key
+                == "orders.webhook_url")
+        #expect(error(#"{"orders": {"shop_token": "short"}}"#)?.key == "orders.shop_token")
+        #expect(error(#"{"orders": {"checkout_url": "https://shop.example/pay"}}"#)?.key == "orders.checkout_url")
+        #expect(
+            error(#"{"orders": {\#(hook), "webhook_secret": "0123456789abcdef"}, "journal": {"enabled": false}}"#)?.key
+                == "orders.webhook_url")
+        #expect(
+            error(#"{"orders": {\#(hook), "webhook_secret": "0123456789abcdef"}, "cluster": {"redis": "redis://127.0.0.1:6379"}}"#)?.key
+                == "orders.webhook_url")
+        #expect(
+            error(#"{"orders": {"webhook_retry_base": 10, "webhook_retry_max": 1, \#(hook), "webhook_secret": "0123456789abcdef"}}"#)?.key
+                == "orders.webhook_retry_max")
+        let config = try load(
+            #"{"orders": {"checkout_url": "https://shop.example/pay/{order}", "shop_token": "0123456789abcdef", \#(hook), "webhook_secret": "0123456789abcdef", "webhook_max_attempts": 3}}"#
+        )
+        #expect(config.rooms.room.checkoutURL == "https://shop.example/pay/{order}" && config.orders.webhookEnabled)
+        #expect(config.orders.webhookMaxAttempts == 3 && config.orders.shopToken == "0123456789abcdef")
+    }
+
     @Test func sampleConfigFileHasEveryKeyAtItsDefault() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Config/hometown.json")

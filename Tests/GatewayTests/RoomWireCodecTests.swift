@@ -19,9 +19,30 @@ struct RoomWireCodecTests {
         return nil
     }
 
+    @Test func paymentFieldsAreEncoded() throws {
+        let payment = OrderPayment(state: .accepted, payBy: 1_800_000_060_000, checkout: "https://shop.example/pay/farm-e-1")
+        let result = try JSONParser.parse(
+            RoomWireCodec.encode(.orderResult(ref: "r", status: .accepted, order: "farm-e-1", payment: payment)))
+        #expect(result["pay_by"]?.intValue == 1_800_000_060_000 && result["state"]?.stringValue == "accepted")
+        #expect(result["checkout"]?.stringValue == "https://shop.example/pay/farm-e-1")
+        let final = try JSONParser.parse(RoomWireCodec.encode(.orderResult(ref: "r", status: .accepted, order: "farm-e-1")))
+        #expect(final["pay_by"] == nil && final["checkout"] == nil)
+        let order = Order(
+            id: "farm-e-1", room: "farm", sku: "a", user: "u", name: "U", qty: 1, price: 5, ref: "r", ts: 1, state: .cancelled, payBy: 61,
+            reason: .expired, updatedAt: 62)
+        let update = try JSONParser.parse(RoomWireCodec.encode(.orderUpdate(order)))
+        #expect(update["type"]?.stringValue == "order.update" && update["order"]?.stringValue == "farm-e-1")
+        #expect(update["state"]?.stringValue == "cancelled" && update["reason"]?.stringValue == "expired")
+        #expect(update["pay_by"]?.intValue == 61 && update["updated_at"]?.intValue == 62)
+    }
+
     @Test func decodesEveryCommand() {
         #expect(command(#"{"type":"comment","text":"好"}"#) == .comment(text: "好"))
         #expect(command(#"{"type":"like"}"#) == .like)
+        #expect(command(#"{"type":"order.cancel","order":"farm-e1-7"}"#) == .orderCancel(order: "farm-e1-7"))
+        #expect(
+            command(#"{"type":"sale.start","sku":"a","limit":2,"payment_window":300}"#)
+                == .saleStart(sku: "a", limit: 2, countdown: nil, seconds: nil, paymentWindow: 300))
         #expect(command(#"{"type":"order","sku":"a","qty":2,"ref":"r1"}"#) == .order(sku: "a", qty: 2, ref: "r1"))
         #expect(command(#"{"type":"room.open","title":"T"}"#) == .open(title: "T"))
         #expect(command(#"{"type":"room.open"}"#) == .open(title: nil))

@@ -33,6 +33,9 @@ struct SchemaMigrationTests {
         let loaded = try #require(try store.load(room: "farm"))
         #expect(loaded.room.owner == "grower" && loaded.room.products.first?.stock == 10)
         #expect(loaded.orders.map(\.id) == ["farm-e-1"])
+        // Orders from before states are accepted, updated when they were taken, final (no window).
+        #expect(loaded.orders.first?.state == .accepted && loaded.orders.first?.updatedAt == 5 && loaded.orders.first?.payBy == nil)
+        #expect(loaded.room.products.first?.sale.paymentWindow == 0)
         // The new table works: moderation is stored and read back.
         var snapshot = loaded.room
         snapshot.banned = ["troll"]
