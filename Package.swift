@@ -66,7 +66,8 @@ let package = Package(
             name: "Hometown", dependencies: ["Gateway", "Auth", "LiveRoom", "BuildInfo", "Cluster", "OrderJournal", "RedisClient"],
             swiftSettings: swift6),
         .executableTarget(
-            name: "HometownLoad", dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON", "BuildInfo"],
+            name: "HometownLoad",
+            dependencies: ["WebSocket", "WebSocketClient", "Transport", "CLinux", "Auth", "JSON", "BuildInfo", "Webhooks"],
             path: "LoadTests/HometownLoad"),
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket", "Transport"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),

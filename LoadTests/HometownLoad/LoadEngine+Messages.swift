@@ -95,6 +95,11 @@ extension LoadEngine {
                 stats.orderAck.record(seconds: MonotonicClock.seconds() - viewer.orders[index].sentAt)
                 stats.ordersAnswered += 1
             }
+            if status == "accepted", !viewer.orders[index].accepted, let payer = self.payer, let id = value["order"]?.stringValue,
+                let payBy = value["pay_by"]?.intValue
+            {
+                payer.accepted(order: id, payBy: payBy, kind: Payer.kind(of: viewer.index, self.scenario), scenario: self.scenario)
+            }
             viewer.orders[index].answers.append((status, value["order"]?.stringValue))
             if viewer.orders[index].retriesLeft > 0 {
                 // The same ref again: it must come back with the same answer (idempotency).
@@ -104,6 +109,8 @@ extension LoadEngine {
                 // A greedy buyer orders again with a new ref, until the limit or the stock stops it.
                 self.placeOrder(viewer, session)
             }
+        case "order.update":
+            stats.orderUpdates[value["reason"]?.stringValue ?? value["state"]?.stringValue ?? "?", default: 0] += 1
         case "error":
             stats.errors["error " + (value["code"]?.stringValue ?? "?"), default: 0] += 1
         default:

@@ -34,6 +34,8 @@ final class LoadEngine: @unchecked Sendable {
     /// This process's share when several worker processes split one scenario: viewers whose
     /// index % count == index; worker 0 also runs the streamers.
     let worker: (index: Int, count: Int)
+    /// The shop paying buyers' orders (a sale with a payment window and a shop token).
+    let payer: Payer?
     /// Every viewer's room, across all workers (for the true viewer count per room).
     private let allRooms: [Int]
 
@@ -47,6 +49,7 @@ final class LoadEngine: @unchecked Sendable {
             throw Scenario.Error(message: "scenario: every url must look like ws://HOST:PORT")
         }
         self.targets = parsed
+        self.payer = scenario.paymentWindow > 0 && !scenario.shopToken.isEmpty ? Payer(targets: parsed, token: scenario.shopToken) : nil
         self.loops = try (0..<max(1, scenario.loops)).map { try EventLoop(index: $0, tickInterval: 10_000_000) }
         self.stats = self.loops.map { _ in LoopStats() }
         let rooms = scenario.roomAssignments()
@@ -340,7 +343,10 @@ final class LoadEngine: @unchecked Sendable {
         for streamer in self.streamers {
             self.loops[streamer.loop].execute {
                 streamer.saleStartedAt = MonotonicClock.seconds()
-                streamer.session?.send(text: #"{"type":"sale.start","sku":"\#(sku)","limit":\#(self.scenario.saleLimit)}"#)
+                streamer.session?.send(
+                    text:
+                        #"{"type":"sale.start","sku":"\#(sku)","limit":\#(self.scenario.saleLimit),"payment_window":\#(self.scenario.paymentWindow)}"#
+                )
             }
         }
     }

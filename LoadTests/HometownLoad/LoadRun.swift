@@ -48,6 +48,8 @@ final class LoopStats {
     var ordersResent = 0
     var unavailableAnswers = 0
     var reconnects = 0
+    /// `order.update`s buyers received, by outcome (paid, expired, shop, buyer).
+    var orderUpdates: [String: Int] = [:]
 
     func copy() -> LoopStats {
         let copy = LoopStats()
@@ -65,6 +67,7 @@ final class LoopStats {
         copy.ordersResent = self.ordersResent
         copy.unavailableAnswers = self.unavailableAnswers
         copy.reconnects = self.reconnects
+        copy.orderUpdates = self.orderUpdates
         return copy
     }
 
@@ -83,6 +86,7 @@ final class LoopStats {
         self.ordersResent += other.ordersResent
         self.unavailableAnswers += other.unavailableAnswers
         self.reconnects += other.reconnects
+        self.orderUpdates.merge(other.orderUpdates, uniquingKeysWith: +)
     }
 }
 
@@ -128,7 +132,11 @@ struct OrderAttempt {
     var retriesLeft: Int
 
     var first: (status: String, id: String?)? { self.answers.first }
-    var accepted: Bool { self.first?.status == "accepted" }
+    /// A refusal does not bind a ref: a retry of a sold-out ref may be accepted once units came
+    /// back (a payment window), so the ref's order is its first accepted answer.
+    var acceptedAnswer: (status: String, id: String?)? { self.answers.first { $0.status == "accepted" } }
+    var accepted: Bool { self.acceptedAnswer != nil }
+    var acceptedID: String? { self.acceptedAnswer?.id }
 }
 
 /// The streamer of one room. Loop-confined.

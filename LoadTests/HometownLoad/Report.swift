@@ -38,6 +38,9 @@ struct Report {
         var streamedIDs: Set<String> = []
         /// Whether this report's process ran the streamers (and so saw the order stream).
         var hasStreamers = true
+        /// The sale had a payment window: units of unpaid orders come back and are sold again, so
+        /// more units than the stock may be accepted over the sale (`stock_conserved` judges it).
+        var returnable = false
 
         var acceptedUnits: Int { self.rooms.values.reduce(0) { $0 + $1.accepted } }
         var demand: Int { self.rooms.values.reduce(0) { $0 + $1.demand } }
@@ -51,6 +54,7 @@ struct Report {
             self.acceptedIDs.formUnion(other.acceptedIDs)
             self.streamedIDs.formUnion(other.streamedIDs)
             self.hasStreamers = self.hasStreamers || other.hasStreamers
+            self.returnable = self.returnable || other.returnable
         }
 
         var json: JSONValue {
@@ -64,6 +68,7 @@ struct Report {
                         })
                 ),
                 ("has_streamers", .bool(self.hasStreamers)),
+                ("returnable", .bool(self.returnable)),
                 ("accepted_ids", .array(self.acceptedIDs.sorted().map { .string($0) })),
                 ("streamed_ids", .array(self.streamedIDs.sorted().map { .string($0) })),
             ])
@@ -80,6 +85,7 @@ struct Report {
                 self.rooms[Int(room)] = (Int(accepted), Int(demand))
             }
             self.hasStreamers = json?["has_streamers"]?.boolValue ?? true
+            self.returnable = json?["returnable"]?.boolValue ?? false
             self.acceptedIDs = Set((json?["accepted_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
             self.streamedIDs = Set((json?["streamed_ids"]?.arrayValue ?? []).compactMap(\.stringValue))
         }
@@ -92,12 +98,18 @@ struct Report {
     /// exactly that (a quiet room of a Zipf run may not sell out, and need not).
     static func saleChecks(_ sale: SaleTotals, scope: String) -> [Check] {
         let stock = sale.stockPerRoom
-        let oversold = sale.rooms.filter { $0.value.accepted > stock }
-        let short = sale.rooms.filter { $0.value.demand >= stock && $0.value.accepted != stock }
+        // With a payment window, units come back and sell again: accepted units may exceed the
+        // stock; whether units were ever held twice is `stock_conserved`'s question.
+        let oversold = sale.returnable ? [:] : sale.rooms.filter { $0.value.accepted > stock }
+        let short = sale.rooms.filter {
+            $0.value.demand >= stock && (sale.returnable ? $0.value.accepted < stock : $0.value.accepted != stock)
+        }
         let soldOutRooms = sale.rooms.values.filter { $0.demand >= stock }.count
         var detail =
-            "accepted \(sale.acceptedUnits) units, at most \(stock) per room (\(scope)); demand \(sale.demand); "
-            + "\(soldOutRooms) room(s) with demand at or above stock had to sell exactly \(stock)"
+            (sale.returnable
+                ? "accepted \(sale.acceptedUnits) units over the sale, unpaid ones returned and sold again (\(scope)); demand \(sale.demand); "
+                : "accepted \(sale.acceptedUnits) units, at most \(stock) per room (\(scope)); demand \(sale.demand); ")
+            + "\(soldOutRooms) room(s) with demand at or above stock had to sell \(sale.returnable ? "at least" : "exactly") \(stock)"
         if let (room, numbers) = oversold.first ?? short.first {
             detail += " — room \(room) accepted \(numbers.accepted) with demand \(numbers.demand)"
         }
@@ -142,9 +154,10 @@ struct Report {
                     : "\(attempts.count - unanswered.count) of \(attempts.count) orders answered"))
         let retried = accepted.filter { $0.answers.count > 1 }
         let mismatched = retried.filter { attempt in
-            attempt.answers.dropFirst().contains { $0.status != "accepted" || $0.id != attempt.answers[0].id }
+            // Once accepted, a ref is that order forever.
+            attempt.answers.drop { $0.status != "accepted" }.contains { $0.status != "accepted" || $0.id != attempt.acceptedID }
         }
-        let acceptedIDs = Set(accepted.compactMap { $0.first?.id })
+        let acceptedIDs = Set(accepted.compactMap(\.acceptedID))
         checks.append(
             Check(
                 name: "idempotent_retries", ok: mismatched.isEmpty && acceptedIDs.count == accepted.count,
@@ -183,9 +196,10 @@ struct Report {
             let old = totals.rooms[buyer.room] ?? (0, 0)
             totals.rooms[buyer.room] = (old.accepted + buyer.orders.filter(\.accepted).count * scenario.buyQuantity, old.demand + wanted)
         }
-        totals.acceptedIDs = Set(accepted.compactMap { $0.first?.id })
+        totals.acceptedIDs = Set(accepted.compactMap(\.acceptedID))
         totals.streamedIDs = engine.streamers.reduce(into: Set<String>()) { $0.formUnion($1.streamedOrders) }
         totals.hasStreamers = !engine.streamers.isEmpty
+        totals.returnable = scenario.paymentWindow > 0
         return totals
     }
 

@@ -2,10 +2,11 @@ import Glibc
 import JSON
 import Transport
 import WebSocketClient
+import Webhooks
 
 let runUsage = """
     usage: hometown-load run --scenario FILE [--url ws://HOST:PORT ...] [--secret S] [--report FILE] [--html FILE] [--quiet]
-                             [--workers N]
+                             [--workers N] [--shop-token T] [--webhook-listen HOST:PORT] [--webhook-secret S]
            hometown-load merge REPORT.json... [--report FILE]
 
     run    plays a scenario (Config/smoke.json, festival.json, flash-sale.json) against the server,
@@ -13,6 +14,9 @@ let runUsage = """
            any correctness check or threshold fails. A scenario larger than one process may open
            (about 18,000 connections here) is split over worker processes automatically;
            --workers N forces a split
+           With a payment window (the scenario's "payment"), buyers pay through the shop API with
+           --shop-token (or HOMETOWN_SHOP_TOKEN); --webhook-listen runs a webhook receiver that verifies
+           every signature (--webhook-secret or HOMETOWN_WEBHOOK_SECRET) for the webhook_delivered check
     merge  combines JSON reports from several processes (histograms merge bucket by bucket)
     """
 
@@ -51,6 +55,9 @@ func runScenario(_ arguments: [String]) -> Int32 {
     var workers: Int?
     var worker = (index: 0, count: 1)
     var runID: String?
+    var shopToken: String?
+    var webhookListen: String?
+    var webhookSecret: String?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
@@ -65,6 +72,12 @@ func runScenario(_ arguments: [String]) -> Int32 {
             worker = (parts[0], parts[1])
         case "--run-id":
             runID = rest.popFirst()
+        case "--shop-token":
+            shopToken = rest.popFirst()
+        case "--webhook-listen":
+            webhookListen = rest.popFirst()
+        case "--webhook-secret":
+            webhookSecret = rest.popFirst()
         case "--scenario", "--url", "--secret", "--report", "--html":
             guard let value = rest.popFirst() else { print(runUsage); return 2 }
             switch flag {
@@ -92,12 +105,40 @@ func runScenario(_ arguments: [String]) -> Int32 {
     }
     if !urls.isEmpty { scenario.urls = urls }
     if let secret { scenario.secret = secret } else if let env = getenv("HOMETOWN_JWT_SECRET") { scenario.secret = String(cString: env) }
+    if let shopToken {
+        scenario.shopToken = shopToken
+    } else if let env = getenv("HOMETOWN_SHOP_TOKEN") {
+        scenario.shopToken = String(cString: env)
+    }
+    if scenario.paymentWindow > 0 && scenario.neverPay < 1 && scenario.shopToken.isEmpty {
+        fputs("hometown-load: the scenario's buyers pay: give the shop token (--shop-token or HOMETOWN_SHOP_TOKEN)\n", stderr)
+        return 2
+    }
+    // The shop's webhook endpoint (the parent process runs it; workers only buy and pay).
+    var receiver: WebhookReceiver?
+    if let webhookListen, worker.count == 1 {
+        let secret = webhookSecret ?? getenv("HOMETOWN_WEBHOOK_SECRET").map { String(cString: $0) } ?? ""
+        let parts = webhookListen.split(separator: ":")
+        guard !secret.isEmpty, parts.count == 2, let port = UInt16(parts[1]) else {
+            fputs("hometown-load: --webhook-listen HOST:PORT needs --webhook-secret (or HOMETOWN_WEBHOOK_SECRET)\n", stderr)
+            return 2
+        }
+        let listening = WebhookReceiver(secret: secret)
+        do {
+            try listening.start(host: String(parts[0]), port: port)
+        } catch {
+            fputs("hometown-load: cannot listen for webhooks on \(webhookListen): \(error)\n", stderr)
+            return 2
+        }
+        receiver = listening
+    }
+    defer { receiver?.stop() }
     let perProcess = 15_000
     let needed = (scenario.viewers + scenario.roomCount + perProcess - 1) / perProcess
     if worker.count == 1 && (workers ?? needed) > 1 {
         return runWorkers(
             count: workers ?? needed, scenarioPath: scenarioPath, urls: urls, secret: secret, reportPath: reportPath,
-            htmlPath: htmlPath, quiet: quiet, scenario: scenario)
+            htmlPath: htmlPath, quiet: quiet, scenario: scenario, receiver: receiver)
     }
     raiseOpenFileLimit()
     // Every target must answer before anything starts: a wrong port fails now, with the reason,
@@ -135,12 +176,27 @@ func runScenario(_ arguments: [String]) -> Int32 {
     report.counters = [
         "reconnects": stats.reconnects, "orders_resent": stats.ordersResent, "unavailable_answers": stats.unavailableAnswers,
     ]
+    if let payer = engine.payer {
+        // Late payers pay a second or two after their deadline: wait for them.
+        let outcomes = payer.finish(timeout: Double(scenario.paymentWindow) + scenario.payWithin + 15)
+        for (outcome, count) in outcomes where !outcome.hasPrefix("unexpected") { report.counters["payments_" + outcome] = count }
+        let unexpected = outcomes.filter { $0.key.hasPrefix("unexpected") || $0.key == "not_made" }
+        report.checks.append(
+            .init(
+                name: "payments", ok: unexpected.isEmpty,
+                detail:
+                    "\(outcomes["paid"] ?? 0) paid in time (200), \(outcomes["late_refused_as_expired"] ?? 0) late payments refused as expired (409), "
+                    + "\(outcomes["never_paid"] ?? 0) never paid"
+                    + (unexpected.first.map { "; \($0.value)× \($0.key)" } ?? "")))
+    }
+    for (outcome, count) in stats.orderUpdates { report.counters["order_updates_" + outcome] = count }
     if worker.count > 1 {
         // A worker's report goes to its parent, which merges and judges the whole run.
         if let reportPath, !writeJSON(report.json, to: reportPath) { return 2 }
         return 0
     }
     report.checks.append(StoredOrdersCheck.run(scenario: scenario, runID: engine.runID, acceptedIDs: report.sale.acceptedIDs))
+    report.checks += SaleAudit.run(scenario: scenario, runID: engine.runID, receiver: receiver)
     print(report.text, terminator: "")
     if let reportPath, !writeJSON(report.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
     if let htmlPath, !writeFile(htmlPath, report.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }
@@ -173,7 +229,7 @@ func runMerge(_ arguments: [String]) -> Int32 {
 /// files here), waits for them, and merges their reports into one verdict.
 func runWorkers(
     count: Int, scenarioPath: String, urls: [String], secret: String?, reportPath: String?, htmlPath: String?, quiet: Bool,
-    scenario: Scenario
+    scenario: Scenario, receiver: WebhookReceiver?
 ) -> Int32 {
     let runID = String(Int(time(nil)) % 1_000_000_000, radix: 36)
     var template = Array("/tmp/hometown-load-XXXXXX".utf8CString)
@@ -187,6 +243,7 @@ func runWorkers(
         ]
         for url in urls { arguments += ["--url", url] }
         if let secret { arguments += ["--secret", secret] }
+        if !scenario.shopToken.isEmpty { arguments += ["--shop-token", scenario.shopToken] }
         if quiet { arguments.append("--quiet") }
         var pid: pid_t = 0
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -218,6 +275,7 @@ func runWorkers(
     let histogram = { (name: String) in merged.histograms.first(where: { $0.name == name })?.histogram ?? LatencyHistogram() }
     merged.thresholds = thresholdChecks(scenario, orderAck: histogram("order_ack"), commentFanout: histogram("comment_fanout"))
     merged.checks.append(StoredOrdersCheck.run(scenario: scenario, runID: runID, acceptedIDs: merged.sale.acceptedIDs))
+    merged.checks += SaleAudit.run(scenario: scenario, runID: runID, receiver: receiver)
     print(merged.text, terminator: "")
     if let reportPath, !writeJSON(merged.json, to: reportPath) { fputs("hometown-load: cannot write \(reportPath)\n", stderr) }
     if let htmlPath, !writeFile(htmlPath, merged.html) { fputs("hometown-load: cannot write \(htmlPath)\n", stderr) }

@@ -49,6 +49,15 @@ struct Scenario {
     /// Buyers tap within this many seconds of the sale going live (uniformly), instead of all at
     /// once: a sale that lasts long enough for something to happen in the middle of it.
     var buySpreadSeconds = 0.0
+    /// The sale's payment window in seconds (0: orders are final), and how buyers behave after
+    /// the room accepted their order: a share never pays, a share pays after the deadline (the
+    /// shop is refused: 409, expired), the rest pay within `payWithin` seconds. Payments are
+    /// made as the shop would, through `POST /api/orders/{id}/paid` with `shopToken`.
+    var paymentWindow = 0
+    var neverPay = 0.0
+    var payLate = 0.0
+    var payWithin = 0.0
+    var shopToken = ""
     var sources = 4
     var loops = 2
     /// Failing thresholds: p99 limits in milliseconds (0 = none).
@@ -117,6 +126,16 @@ struct Scenario {
             s.retries = Int(buyers["retries"]?.intValue ?? 1)
             s.ordersPerBuyer = max(1, Int(buyers["orders"]?.intValue ?? 1))
             s.buySpreadSeconds = max(0, try number(buyers["spread_seconds"], "buyers.spread_seconds") ?? 0)
+        }
+        if let payment = root["payment"] {
+            s.paymentWindow = Int(payment["window"]?.intValue ?? 0)
+            s.neverPay = try number(payment["never_pay"], "payment.never_pay") ?? 0
+            s.payLate = try number(payment["pay_late"], "payment.pay_late") ?? 0
+            s.payWithin = try number(payment["pay_within"], "payment.pay_within") ?? Double(s.paymentWindow) / 2
+            s.shopToken = payment["shop_token"]?.stringValue ?? ""
+            guard s.paymentWindow >= 0, s.neverPay >= 0, s.payLate >= 0, s.neverPay + s.payLate <= 1 else {
+                throw Error(message: "scenario: payment.window >= 0, and never_pay + pay_late between 0 and 1")
+            }
         }
         s.sources = Int(root["sources"]?.intValue ?? 4)
         s.loops = Int(root["loops"]?.intValue ?? 2)
