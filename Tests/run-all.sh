@@ -4,7 +4,7 @@
 #   1. unit and end-to-end tests (swift test), with the module-dependency check on the build, then
 #      the same suites again under ThreadSanitizer;
 #   2. the Autobahn|Testsuite, cases 1.* to 10.*, against a release build's /echo;
-#   3. a flash-sale smoke run of hometown-load;
+#   3. a flash-sale smoke run of hometown-load, and one with a payment window and a webhook;
 #   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
 #      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
 #   5. the cluster test: three nodes on Debian's redis-server, the owner killed (-9), paused past
@@ -24,7 +24,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "system packages"
 missing=()
-for package in libssl-dev libsqlite3-dev pkg-config sqlite3 redis-server; do
+for package in libssl-dev libsqlite3-dev pkg-config sqlite3 redis-server openssl python3; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -88,6 +88,8 @@ if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
         exit 1
     fi
     echo "hometown-load exits non-zero when a threshold fails: ok"
+    step "hometown-load: a flash sale with a 4 s payment window (30 % never pay, 10 % pay late), webhook to its own receiver"
+    bash "$root/LoadTests/payment-run.sh" Config/flash-sale-payment.json "$root/.build/release/hometown" /tmp/hometown-payment.json
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     trap - EXIT

@@ -48,9 +48,14 @@ final class ClusterEndToEndTests: XCTestCase {
     /// The alert rules and the dashboard name only metrics the server exports (a cluster node
     /// exports them all): a renamed metric fails here, not silently in production.
     func testAlertsAndDashboardNameOnlyExportedMetrics() throws {
+        // The webhook's metrics exist where webhooks do: on a single node with orders.webhook_url.
+        let single = try liveServer({ config in
+            config.orders.webhookURL = "http://127.0.0.1:9/hook"
+            config.orders.webhookSecret = "webhook-secret-0123456789"
+        }) { server in server.renderMetrics() }
         try self.node("a") { a in
             let exported = Set(
-                try self.http(a, "/metrics").body.split(separator: "\n").compactMap { line -> String? in
+                (try self.http(a, "/metrics").body + "\n" + single).split(separator: "\n").compactMap { line -> String? in
                     guard line.hasPrefix("# TYPE ") else { return nil }
                     return line.split(separator: " ")[2].description
                 })
