@@ -167,6 +167,36 @@ def test_a_flash_sale_in_real_browsers(server):
         bob.save_screenshot(os.path.join(ARTIFACTS, "viewer-phone.png"))
         dave.save_screenshot(os.path.join(ARTIFACTS, "viewer-sold-out.png"))
 
+        # A sale with a payment window: Dave's order waits for payment, the studio shows it unpaid
+        # with its time left; Dave cancels it and the unit goes back on sale for everyone.
+        studio.find_element(By.ID, "add-sku").send_keys("orange")
+        studio.find_element(By.ID, "add-title").send_keys("脐橙 Navel oranges")
+        studio.find_element(By.ID, "add-price").send_keys("29.90")
+        studio.find_element(By.ID, "add-stock").send_keys("1")
+        studio.find_element(By.ID, "add-product").click()
+        wait(studio, EC.element_to_be_clickable((By.ID, "start-sale-orange")))
+        window = studio.find_element(By.ID, "sale-window")
+        window.clear()
+        window.send_keys("600")
+        click(studio, By.XPATH, "//tr[@data-sku='orange']//button[text()='Pin']")
+        wait(studio, text_in("tr[data-sku='orange']", "pinned"))
+        click(studio, By.ID, "start-sale-orange")
+        wait(studio, text_in("tr[data-sku='orange'] .sale-state", "live"))
+        wait(dave, text_in("#pinned-title", "Navel oranges"))
+        wait(dave, EC.element_to_be_clickable((By.ID, "buy")))
+        assert buy(dave) == "accepted"
+        wait(dave, text_in("#payment-text", "Pay within"))
+        wait(studio, text_in("#total-unpaid", "1"))
+        wait(studio, text_in("#orders li[data-state='accepted'] .order-state", "left to pay"))
+        assert studio.find_element(By.ID, "total-revenue").text == "¥119.70"  # unpaid is not revenue
+        wait(dave, text_in("#pinned-sale", "sold out"))
+        click(dave, By.ID, "cancel-order")
+        wait(dave, lambda d: d.find_element(By.ID, "order-result").get_attribute("data-state") == "cancelled")
+        wait(dave, text_in("#pinned-left", "1"))
+        wait(studio, text_in("#total-cancelled", "1"))
+        assert studio.find_element(By.ID, "total-unpaid").text == "0"
+        studio.save_screenshot(os.path.join(ARTIFACTS, "studio-orders.png"))
+
         # The room list shows the room live.
         rooms = json.load(urllib.request.urlopen(server + "/api/rooms"))
         assert any(entry["room"] == room and entry["live"] for entry in rooms)

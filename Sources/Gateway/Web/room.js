@@ -4,7 +4,7 @@
 (() => {
   const { $, el, price, roomFromPath, savedLogin, login, RoomSocket, newRef } = Hometown;
   const room = roomFromPath();
-  const state = { products: new Map(), order: [], pinned: null, live: false, me: null, pendingRefs: new Map() };
+  const state = { products: new Map(), order: [], pinned: null, live: false, me: null, pendingRefs: new Map(), unpaid: null };
   let socket = null;
 
   // --- comments, with auto-scroll that stops while the viewer reads older ones ---
@@ -59,7 +59,29 @@
     $("#buy").disabled = !buyable;
     $("#buy").textContent = product.sale && product.sale.state === "sold_out" ? "Sold out · 已抢光" : "Buy now · 立即抢购";
   }
-  setInterval(() => { if (state.pinned) renderPinned(); }, 1000);
+  setInterval(() => { if (state.pinned) renderPinned(); renderPayment(); }, 1000);
+
+  // --- an order waiting for payment: time left, the shop's checkout, cancelling ---
+  function renderPayment() {
+    const unpaid = state.unpaid;
+    $("#payment").classList.toggle("hide", !unpaid);
+    if (!unpaid) return;
+    $("#payment-text").textContent = `Pay within ${countdown(unpaid.payBy)} · 请在时限内付款`;
+    $("#checkout").classList.toggle("hide", !unpaid.checkout);
+    if (unpaid.checkout) $("#checkout").href = unpaid.checkout;
+  }
+  const updateText = {
+    paid: "Paid · 已付款", expired: "Payment time ran out; the units went back · 支付超时，商品已释放",
+    buyer: "Order cancelled · 订单已取消", shop: "Cancelled by the shop · 商家已取消",
+  };
+  function orderUpdated(order) {
+    const box = $("#order-result");
+    box.textContent = updateText[order.reason || order.state] || order.state;
+    box.className = "result " + (order.state === "paid" ? "accepted" : "refused");
+    box.dataset.state = order.state;
+    if (state.unpaid && state.unpaid.id === order.order) state.unpaid = null;
+    renderPayment();
+  }
 
   function setLive(live) {
     state.live = live;
@@ -122,8 +144,14 @@
         box.textContent = resultText[message.status] || message.status;
         box.className = "result " + (message.status === "accepted" ? "accepted" : "refused");
         box.dataset.status = message.status;
+        box.dataset.state = message.state || (message.status === "accepted" ? "accepted" : "");
+        if (message.status === "accepted" && message.pay_by && message.state === "accepted") {
+          state.unpaid = { id: message.order, payBy: message.pay_by, checkout: message.checkout };
+        }
+        renderPayment();
         break;
       }
+      case "order.update": orderUpdated(message); break;
       case "error": $("#comment-error").textContent = message.message; setTimeout(() => { $("#comment-error").textContent = ""; }, 4000); break;
       case "muted": $("#comment-error").textContent = "You are muted · 你已被禁言"; break;
     }
@@ -150,6 +178,9 @@
     if (text && socket.send({ type: "comment", text })) $("#comment-input").value = "";
   });
   $("#like").addEventListener("click", () => socket.send({ type: "like" }));
+  $("#cancel-order").addEventListener("click", () => {
+    if (state.unpaid) socket.send({ type: "order.cancel", order: state.unpaid.id, ref: newRef() });
+  });
   $("#buy").addEventListener("click", () => {
     const ref = newRef();
     const order = { type: "order", sku: state.pinned, qty: 1 };

@@ -4,7 +4,7 @@
 (() => {
   const { $, el, price, roomFromPath, savedLogin, login, RoomSocket } = Hometown;
   const room = roomFromPath();
-  const state = { products: new Map(), order: [], pinned: null, orders: new Set(), units: 0, revenue: 0, viewers: [] };
+  const state = { products: new Map(), order: [], pinned: null, orders: new Map(), viewers: [] };
   let socket = null;
 
   function send(message) {
@@ -46,22 +46,59 @@
     const seconds = Number($("#sale-seconds").value);
     if (countdown > 0) message.countdown = countdown;
     if (seconds > 0) message.seconds = seconds;
+    const paymentWindow = Number($("#sale-window").value);
+    if (paymentWindow > 0) message.payment_window = paymentWindow;
     send(message);
   }
 
+  // Orders by id, in their latest state. Revenue is what is sold for good: paid orders, and
+  // accepted orders of sales without a payment window (those are final).
+  function isUnpaid(order) { return order.state === "accepted" && order.pay_by != null; }
+  function stateText(order) {
+    if (order.state === "paid") return "paid · 已付款";
+    if (order.state === "cancelled") return `cancelled (${order.reason}) · 已取消`;
+    if (!isUnpaid(order)) return "accepted · 已下单";
+    const seconds = Math.max(0, Math.ceil((order.pay_by - Date.now()) / 1000));
+    return `unpaid · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")} left to pay · 待付款`;
+  }
+  function renderTotals() {
+    let units = 0, revenue = 0, unpaid = 0, unpaidAmount = 0, cancelled = 0;
+    for (const order of state.orders.values()) {
+      if (order.state === "cancelled") { cancelled += 1; continue; }
+      units += order.qty;
+      if (isUnpaid(order)) { unpaid += 1; unpaidAmount += order.qty * order.price; } else revenue += order.qty * order.price;
+    }
+    $("#total-orders").textContent = state.orders.size - cancelled;
+    $("#total-units").textContent = units;
+    $("#total-revenue").textContent = price(revenue);
+    $("#total-unpaid").textContent = unpaid;
+    $("#unpaid-amount").textContent = price(unpaidAmount);
+    $("#total-cancelled").textContent = cancelled;
+  }
+  function renderOrder(order) {
+    const item = document.querySelector(`#orders li[data-order="${CSS.escape(order.order)}"]`);
+    if (!item) return;
+    item.dataset.state = order.state;
+    item.querySelector(".order-state").textContent = stateText(order);
+  }
   function addOrder(order) {
     if (state.orders.has(order.order)) return;
-    state.orders.add(order.order);
-    state.units += order.qty;
-    state.revenue += order.qty * order.price;
-    $("#total-orders").textContent = state.orders.size;
-    $("#total-units").textContent = state.units;
-    $("#total-revenue").textContent = price(state.revenue);
+    state.orders.set(order.order, order);
     const product = state.products.get(order.sku);
-    $("#orders").prepend(el("li", { class: "card", "data-order": order.order },
+    $("#orders").prepend(el("li", { class: "card", "data-order": order.order, "data-state": order.state },
       el("strong", { text: order.name }), ` · ${product ? product.title : order.sku} × ${order.qty} · ${price(order.qty * order.price)}`,
+      el("div", { class: "order-state", text: stateText(order) }),
       el("div", { class: "muted", text: new Date(order.ts).toLocaleTimeString() + " · " + order.order })));
+    renderTotals();
   }
+  function updateOrder(order) {
+    if (!state.orders.has(order.order)) return addOrder(order);
+    state.orders.set(order.order, order);
+    renderOrder(order);
+    renderTotals();
+  }
+  // Unpaid orders count down.
+  setInterval(() => { for (const order of state.orders.values()) if (isUnpaid(order)) renderOrder(order); }, 1000);
 
   function addComment(comment) {
     const list = $("#comments");
@@ -113,6 +150,7 @@
       case "sale": { const p = state.products.get(message.sku); if (p) { p.sale = message; renderProducts(); } break; }
       case "stock": { const p = state.products.get(message.sku); if (p) { p.left = message.left; renderProducts(); } break; }
       case "order": addOrder(message); break;
+      case "order.update": updateOrder(message); break;
       case "viewers": recordViewers(message.count); break;
       case "comment": if (message.shown) addComment(message); break;
       case "error": $("#studio-error").textContent = message.message; setTimeout(() => { $("#studio-error").textContent = ""; }, 5000); break;
