@@ -42,7 +42,8 @@ let package = Package(
         // Redis connections on our own event loops (pipelined, bounded, reconnecting), and a blocking one.
         .target(name: "RedisClient", dependencies: ["RESP", "Transport", "CLinux"], swiftSettings: swift6),
         // Cluster mode: leases with fencing tokens, fenced Lua scripts, room state and orders in Redis.
-        .target(name: "Cluster", dependencies: ["RESP", "RedisClient", "LiveRoom", "JSON", "COpenSSL"], swiftSettings: swift6),
+        .target(
+            name: "Cluster", dependencies: ["RESP", "RedisClient", "LiveRoom", "JSON", "COpenSSL", "OrderJournal"], swiftSettings: swift6),
         // epoll event loops, sockets, outbound queues, timers, shared frame bytes.
         .target(name: "Transport", dependencies: ["CLinux", "COpenSSL"], swiftSettings: hotPathSettings + swift6),
         // The server: upgrade routing, WebSocket sessions over the transport, endpoints, configuration.
@@ -72,7 +73,8 @@ let package = Package(
         .executableTarget(name: "CodecBenchmark", dependencies: ["WebSocket", "Transport"], path: "LoadTests/CodecBenchmark"),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "RedisClient", "RESP", "LiveRoom", "Transport", "TestSupport"]),
+        .testTarget(
+            name: "ClusterTests", dependencies: ["Cluster", "RedisClient", "RESP", "LiveRoom", "Transport", "TestSupport", "OrderJournal"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
         // HS256 JWTs (HMAC through OpenSSL): who is connecting.
         .target(name: "Auth", dependencies: ["COpenSSL", "JSON", "WebSocket"], swiftSettings: swift6),

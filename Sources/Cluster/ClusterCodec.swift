@@ -10,13 +10,35 @@ public enum ClusterCodec {
 
     // MARK: Orders
 
+    /// An order as it was accepted (`ht:{room}:orders`); its deadline is part of it.
     public static func encode(_ order: Order) -> String {
+        var fields: [(String, JSONValue)] = [
+            ("id", .string(order.id)), ("room", .string(order.room)), ("sku", .string(order.sku)), ("user", .string(order.user)),
+            ("name", .string(order.name)), ("qty", .int(Int64(order.qty))), ("price", .int(Int64(order.price))),
+            ("ref", .string(order.ref)), ("ts", .int(order.ts)),
+        ]
+        if let payBy = order.payBy { fields.append(("pay_by", .int(payBy))) }
+        return render(.object(fields))
+    }
+
+    /// An order's later state (`ht:{room}:order_states`, by order id): paid or cancelled, why, when.
+    public static func encodeState(_ order: Order) -> String {
         render(
             .object([
-                ("id", .string(order.id)), ("room", .string(order.room)), ("sku", .string(order.sku)), ("user", .string(order.user)),
-                ("name", .string(order.name)), ("qty", .int(Int64(order.qty))), ("price", .int(Int64(order.price))),
-                ("ref", .string(order.ref)), ("ts", .int(order.ts)),
+                ("state", .string(order.state.rawValue)), ("reason", order.reason.map { .string($0.rawValue) } ?? .null),
+                ("updated_at", .int(order.updatedAt)),
             ]))
+    }
+
+    /// Applies a stored later state to an order.
+    public static func apply(state bytes: [UInt8], to order: inout Order) throws {
+        let json = try JSONParser.parse(bytes)
+        guard let state = json["state"]?.stringValue.flatMap(OrderState.init(rawValue:)) else {
+            throw Error(description: "stored order state is missing fields")
+        }
+        order.state = state
+        order.reason = json["reason"]?.stringValue.flatMap(CancelReason.init(rawValue:))
+        order.updatedAt = json["updated_at"]?.intValue ?? order.updatedAt
     }
 
     public static func decodeOrder(_ bytes: [UInt8]) throws -> Order {
@@ -27,7 +49,7 @@ public enum ClusterCodec {
         else { throw Error(description: "stored order is missing fields") }
         return Order(
             id: id, room: room, sku: sku, user: user, name: json["name"]?.stringValue ?? "", qty: Int(qty), price: Int(price), ref: ref,
-            ts: ts)
+            ts: ts, payBy: json["pay_by"]?.intValue)
     }
 
     // MARK: Comments
@@ -57,7 +79,7 @@ public enum ClusterCodec {
                 ("sku", .string(product.sku)), ("title", .string(product.title)), ("price", .int(Int64(product.price))),
                 ("stock", .int(Int64(product.stock))), ("sale", .string(product.sale.state.rawValue)),
                 ("limit", .int(Int64(product.sale.limit))), ("starts_at", optional(product.sale.startsAt)),
-                ("ends_at", optional(product.sale.endsAt)),
+                ("ends_at", optional(product.sale.endsAt)), ("payment_window", .int(Int64(product.sale.paymentWindow))),
             ])
         }
         return render(
@@ -82,7 +104,8 @@ public enum ClusterCodec {
             else { throw Error(description: "stored product is missing fields") }
             let sale = FlashSale(
                 state: SaleState(rawValue: product["sale"]?.stringValue ?? "none") ?? .none, limit: Int(product["limit"]?.intValue ?? 0),
-                startsAt: product["starts_at"]?.intValue, endsAt: product["ends_at"]?.intValue)
+                startsAt: product["starts_at"]?.intValue, endsAt: product["ends_at"]?.intValue,
+                paymentWindow: Int(product["payment_window"]?.intValue ?? 0))
             snapshot.products.append(
                 Product(sku: sku, title: product["title"]?.stringValue ?? "", price: Int(price), stock: Int(stock), sale: sale))
         }

@@ -10,6 +10,22 @@ public enum ClusterKeys {
     public static func state(_ room: String) -> String { "ht:{\(room)}:state" }
     /// List of order JSON, no TTL: every accepted order, oldest first.
     public static func orders(_ room: String) -> String { "ht:{\(room)}:orders" }
+    /// Hash order id → JSON state, no TTL: orders paid or cancelled after they were accepted
+    /// (an order not in it is still `accepted`). Written once per order (paid and cancelled are final).
+    public static func orderStates(_ room: String) -> String { "ht:{\(room)}:order_states" }
+    /// List of webhook event JSON, oldest first, no TTL: the room's outbox (with a webhook); the
+    /// owner delivers from its head and removes what the shop took.
+    public static func outbox(_ room: String) -> String { "ht:{\(room)}:outbox" }
+    /// Integer, no TTL: the last outbox event's `seq` in the room.
+    public static func outboxSeq(_ room: String) -> String { "ht:{\(room)}:outbox_seq" }
+    /// List of webhook event JSON: events that ran out of attempts, until an operator replays them.
+    public static func parked(_ room: String) -> String { "ht:{\(room)}:parked" }
+    /// Set of room names with parked events (for the admin list).
+    public static let parkedRooms = "ht:outbox:parked"
+    /// Set of room names that need an owner although nobody may be watching: unpaid orders whose
+    /// deadline must be kept, or webhook events to deliver. Every node takes such a room when
+    /// nobody holds its lease (a dead owner's sale goes on expiring and delivering).
+    public static let activeRooms = "ht:rooms:active"
     /// List of comment JSON, capped at the room's history size: recent comments for `since`.
     public static func history(_ room: String) -> String { "ht:{\(room)}:history" }
     /// String, no TTL: the room's history epoch (new only when the history was lost).

@@ -1,4 +1,5 @@
 import LiveRoom
+import OrderJournal
 import RESP
 import RedisClient
 
@@ -21,11 +22,14 @@ public final class RedisRoomStore: LeaseStore {
     public let client: RedisClient
     /// Replicas that must have a durable write before it counts (WAIT), 0 for none.
     public let waitReplicas: Int
+    /// Each order change also appends its webhook event to the room's outbox (a webhook is configured).
+    public let outbox: Bool
     private let shas: [String: String]
 
-    public init(client: RedisClient, waitReplicas: Int = 0) {
+    public init(client: RedisClient, waitReplicas: Int = 0, outbox: Bool = false) {
         self.client = client
         self.waitReplicas = waitReplicas
+        self.outbox = outbox
         var shas: [String: String] = [:]
         for script in ClusterScripts.all { shas[script] = ClusterScripts.sha1(script) }
         self.shas = shas
@@ -107,10 +111,40 @@ public final class RedisRoomStore: LeaseStore {
     }
 
     public func record(_ order: Order, token: UInt64, _ done: @escaping @Sendable (WriteResult) -> Void) {
+        let room = order.room
+        let active = order.payBy != nil || self.outbox
         self.run(
-            ClusterScripts.recordOrder, keys: [ClusterKeys.fence(order.room), ClusterKeys.orders(order.room)],
-            arguments: [String(token), ClusterCodec.encode(order)]
+            ClusterScripts.recordOrder,
+            keys: [
+                ClusterKeys.fence(room), ClusterKeys.orders(room), ClusterKeys.outbox(room), ClusterKeys.outboxSeq(room),
+                ClusterKeys.activeRooms,
+            ],
+            arguments: [
+                String(token), ClusterCodec.encode(order), self.outbox ? OutboxEvent.unnumbered(order) : "", room, active ? "1" : "0",
+            ]
         ) { result in self.durable(result, done) }
+    }
+
+    /// An order's change of state (paid, cancelled), with its event; refused when the order
+    /// already changed (NOT_ACCEPTED) or another owner holds the fence.
+    public func update(_ order: Order, token: UInt64, _ done: @escaping @Sendable (WriteResult) -> Void) {
+        let room = order.room
+        self.run(
+            ClusterScripts.updateOrder,
+            keys: [
+                ClusterKeys.fence(room), ClusterKeys.orderStates(room), ClusterKeys.outbox(room), ClusterKeys.outboxSeq(room),
+                ClusterKeys.activeRooms,
+            ],
+            arguments: [
+                String(token), order.id, ClusterCodec.encodeState(order), self.outbox ? OutboxEvent.unnumbered(order) : "", room,
+            ]
+        ) { result in self.durable(result, done) }
+    }
+
+    /// A room given up while idle: it leaves the set of rooms that need an owner once its outbox
+    /// is empty.
+    public func retire(room: String) {
+        self.run(ClusterScripts.retire, keys: [ClusterKeys.outbox(room), ClusterKeys.activeRooms], arguments: [room]) { _ in }
     }
 
     /// Publishes `payload` on `channel` for `room`, only while `token` is its fence.
@@ -150,6 +184,19 @@ public final class RedisRoomStore: LeaseStore {
 
     // MARK: - Loading
 
+    /// Applies an `order_states` hash (HGETALL's id, state, id, state …) to orders as accepted.
+    public static func applyStates(_ reply: RESPValue, to orders: inout [Order]) throws {
+        let fields = reply.array ?? []
+        guard !fields.isEmpty else { return }
+        var states: [String: [UInt8]] = [:]
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            if let id = fields[index].string, case .bulkString(let bytes?) = fields[index + 1] { states[id] = bytes }
+        }
+        for index in orders.indices {
+            if let state = states[orders[index].id] { try ClusterCodec.apply(state: state, to: &orders[index]) }
+        }
+    }
+
     /// What a new owner rebuilds a room from.
     public struct StoredRoom: Sendable {
         public var snapshot: RoomSnapshot?
@@ -164,11 +211,11 @@ public final class RedisRoomStore: LeaseStore {
             ClusterScripts.load,
             keys: [
                 ClusterKeys.state(room), ClusterKeys.orders(room), ClusterKeys.history(room), ClusterKeys.epoch(room),
-                ClusterKeys.fence(room),
+                ClusterKeys.fence(room), ClusterKeys.orderStates(room),
             ],
             arguments: [newEpoch, String(token)]
         ) { result in
-            guard case .success(let value) = result, let parts = value.array, parts.count == 4, let epoch = parts[3].string else {
+            guard case .success(let value) = result, let parts = value.array, parts.count == 5, let epoch = parts[3].string else {
                 return done(nil)
             }
             do {
@@ -177,6 +224,7 @@ public final class RedisRoomStore: LeaseStore {
                 for item in parts[1].array ?? [] {
                     if case .bulkString(let bytes?) = item { stored.orders.append(try ClusterCodec.decodeOrder(bytes)) }
                 }
+                try Self.applyStates(parts[4], to: &stored.orders)
                 for item in parts[2].array ?? [] {
                     if case .bulkString(let bytes?) = item { stored.comments.append(try ClusterCodec.decodeComment(bytes)) }
                 }

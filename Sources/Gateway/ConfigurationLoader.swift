@@ -198,10 +198,7 @@ public enum ConfigurationLoader {
             throw Error(key: "orders.checkout_url", problem: "an http(s) URL with {order} in it, e.g. https://shop.example/pay/{order}")
         }
         guard orders.webhookEnabled else { return }
-        if config.cluster.enabled {
-            throw Error(key: "orders.webhook_url", problem: "not available in cluster mode yet (docs/ORDERS.md)")
-        }
-        if !config.journal.enabled {
+        if !config.cluster.enabled && !config.journal.enabled {
             throw Error(
                 key: "orders.webhook_url", problem: "needs the journal (journal.enabled: true): the outbox is stored with the orders")
         }

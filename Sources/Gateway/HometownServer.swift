@@ -2,6 +2,7 @@ import BuildInfo
 import Glibc
 import LiveRoom
 import OrderJournal
+import RedisClient
 import Synchronization
 import Transport
 import WebSocket
@@ -55,11 +56,8 @@ public final class HometownServer: Sendable {
             for loop in group.loops { loop.tlsContext = context }
         }
         let epoch = String(WallClock.nowMillis(), radix: 36)
-        var roomSettings = config.rooms.room
-        // Cluster mode does not store order changes yet (docs/ORDERS.md): sales take no window.
-        if config.cluster.enabled { roomSettings.maxPaymentWindow = 0 }
         let directory = RoomDirectory(
-            loops: group.loops, settings: roomSettings, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
+            loops: group.loops, settings: config.rooms.room, epoch: epoch, loader: Self.roomLoader(config, epoch: epoch))
         self.directory = directory
         let fanOut = FanOut(loops: group.loops, metrics: self.metrics)
         if config.cluster.enabled {
@@ -67,17 +65,29 @@ public final class HometownServer: Sendable {
             try ClusterNode.checkReachable(config.cluster)
             self.journal = nil
             self.dataLock = nil
-            self.cluster = try ClusterNode(
+            let cluster = try ClusterNode(
                 settings: config.cluster, port: config.port, loop: group.loops[0], directory: directory, fanOut: fanOut,
-                metrics: self.metrics)
-            self.webhooks = nil
+                metrics: self.metrics, outbox: config.orders.webhookEnabled)
+            self.cluster = cluster
+            // The rooms this node runs deliver their own outboxes (from Redis).
+            self.webhooks = try Self.startWebhooks(config) {
+                RedisOutbox(url: try RedisURL(config.cluster.redis), runsRoom: { directory.handle(for: $0) != nil })
+            }
+            if let webhooks = self.webhooks { cluster.onOutbox = { webhooks.wake() } }
         } else {
             let lock = try Self.lockDataDirectory(config)
             self.dataLock = lock
             do {
                 let journal = config.journal.enabled ? try Self.openJournal(config, directory, self.metrics, wrapStore) : nil
                 self.journal = journal
-                self.webhooks = try journal.flatMap { try Self.startWebhooks(config, $0) }
+                self.webhooks = try journal.flatMap { journal in
+                    let webhooks = try Self.startWebhooks(config) {
+                        let path = config.dataDirectory + "/" + SQLiteOrderStore.fileName
+                        return JournalOutbox(reader: try SQLiteOrderStore(path: path, readOnly: true), journal: journal)
+                    }
+                    if let webhooks { journal.afterOrders = { webhooks.wake() } }
+                    return webhooks
+                }
             } catch {
                 lock.release()
                 throw error
@@ -174,10 +184,14 @@ public final class HometownServer: Sendable {
                 RoomAdminCloseHandler(secret: self.config.auth.jwtSecret, rooms: self.rooms))
             router.add(
                 "/api/admin/webhooks/parked",
-                WebhookParkedHandler(secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory))
+                WebhookParkedHandler(
+                    secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory,
+                    redis: try? RedisURL(self.config.cluster.redis)))
             router.add(
                 "/api/admin/webhooks/replay", methods: ["POST"],
-                WebhookReplayHandler(secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory, webhooks: self.webhooks))
+                WebhookReplayHandler(
+                    secret: self.config.auth.jwtSecret, dataDirectory: self.config.dataDirectory, webhooks: self.webhooks,
+                    redis: try? RedisURL(self.config.cluster.redis)))
         }
         router.add("/api/rooms", RoomListHandler(listing: self.rooms.listing))
         // The shop's server (server to server, shop token): on whichever port it can reach.
@@ -275,8 +289,8 @@ public final class HometownServer: Sendable {
         return journal
     }
 
-    /// The outbox's delivery threads, reading through a connection of their own.
-    private static func startWebhooks(_ config: ServerConfiguration, _ journal: GroupCommitJournal) throws -> WebhookDelivery? {
+    /// The outbox's delivery threads (nil without a webhook), reading from `source`.
+    private static func startWebhooks(_ config: ServerConfiguration, source: () throws -> any OutboxSource) throws -> WebhookDelivery? {
         guard config.orders.webhookEnabled else { return nil }
         let orders = config.orders
         var settings = WebhookDelivery.Settings(endpoint: try WebhookEndpoint(orders.webhookURL), secret: orders.webhookSecret)
@@ -285,12 +299,10 @@ public final class HometownServer: Sendable {
         settings.retryMax = orders.webhookRetryMax
         settings.timeout = orders.webhookTimeout
         settings.workers = orders.webhookWorkers
-        let reader = try SQLiteOrderStore(path: config.dataDirectory + "/" + SQLiteOrderStore.fileName, readOnly: true)
-        let delivery = try WebhookDelivery(settings: settings, reader: reader, journal: journal, userAgent: "hometown/\(BuildInfo.version)")
+        let delivery = try WebhookDelivery(settings: settings, source: try source(), userAgent: "hometown/\(BuildInfo.version)")
         delivery.onParked = { event, error in
             Log.warn("webhook event parked after its last attempt", ["event": event.event, "attempts": event.attempts + 1, "error": error])
         }
-        journal.afterOrders = { delivery.wake() }
         delivery.start()
         Log.info("webhook delivery started", ["url": orders.webhookURL, "parked": delivery.parked.load(ordering: .relaxed)])
         return delivery

@@ -93,6 +93,13 @@ extension OrderExport {
             start += chunk
         }
         if let after, !found { throw OrderStoreError.unknownOrder(after) }
+        // Paid and cancelled orders carry their later state in the room's hash.
+        if !page.isEmpty {
+            let states = try client.command(["HMGET", ClusterKeys.orderStates(room)] + page.map(\.id)).array ?? []
+            for (index, state) in states.enumerated() where index < page.count {
+                if case .bulkString(let bytes?) = state { try ClusterCodec.apply(state: bytes, to: &page[index]) }
+            }
+        }
         return (owner, page)
     }
 }

@@ -354,6 +354,10 @@ final class RoomRunner: Sendable {
     /// New order states (paid, cancelled) become durable like new orders, in the journal's next
     /// group commit (with their webhook events), before the room applies them.
     private func update(_ orders: [Order], _ handle: RoomHandle) {
+        if let cluster = self.cluster, let token = handle.state.lease?.token {
+            for order in orders { self.updateInRedis(order, token: token, cluster, handle) }
+            return
+        }
         guard let journal = self.journal else {
             self.perform(handle.room.ordersUpdated(orders, now: WallClock.nowMillis()), handle)
             return
@@ -393,6 +397,7 @@ final class RoomRunner: Sendable {
                     switch result {
                     case .stored:
                         self.metrics.ordersAccepted.increment()
+                        cluster.outboxWritten()
                         self.perform(handle.room.orderCommitted(order, now: now), handle)
                     case .refused, .limitReached:
                         self.metrics.ordersUnavailable.increment()
@@ -445,6 +450,29 @@ final class RoomRunner: Sendable {
                     self.resume(handle)
                 case .unknown:
                     self.giveUp(handle, reason: "a room change's outcome is unknown; the room reloads", release: true)
+                }
+            }
+        }
+    }
+
+    /// Cluster mode: a change of an order's state through the fenced script (with its webhook
+    /// event), then back to the room, in turn.
+    private func updateInRedis(_ order: Order, token: UInt64, _ cluster: ClusterNode, _ handle: RoomHandle) {
+        let started = MonotonicClock.now()
+        cluster.store.update(order, token: token) { result in
+            self.metrics.redisWriteLatency.observe(Double(MonotonicClock.now() &- started) / 1e9)
+            self.inTurn(handle) { handle in
+                let now = WallClock.nowMillis()
+                switch result {
+                case .stored:
+                    self.metrics.orderChanges.increment(order.reason?.rawValue ?? order.state.rawValue)
+                    cluster.outboxWritten()
+                    self.perform(handle.room.ordersUpdated([order], now: now), handle)
+                case .refused, .limitReached:
+                    self.metrics.orderChanges.increment("unavailable")
+                    self.perform(handle.room.orderUpdatesFailed([order], now: now), handle)
+                case .unknown:
+                    self.giveUp(handle, reason: "an order change's outcome is unknown; the room reloads", release: true)
                 }
             }
         }
@@ -602,10 +630,12 @@ final class RoomRunner: Sendable {
         let since = state.idleSince ?? now
         state.idleSince = since
         guard now - since >= self.unloadAfter || state.archived else { return false }
-        if self.cluster != nil {
+        if let cluster = self.cluster {
             // Cluster mode: everything is in Redis; the lease goes back, and whichever node is
-            // asked for the room next takes it.
+            // asked for the room next takes it. With no unpaid order left, the room no longer
+            // needs an owner once its webhook events are delivered.
             self.giveUp(handle, reason: "closed and empty", release: true, expected: true)
+            cluster.store.retire(room: room.id)
             return true
         }
         state.unloaded = true

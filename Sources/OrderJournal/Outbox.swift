@@ -50,6 +50,32 @@ public struct OutboxEvent: Equatable, Sendable {
         return w.bytes
     }
 
+    /// The event of an order change as one JSON object without its `seq` (which the store adds
+    /// when it appends it: cluster mode's Redis outbox keeps events in this form, `seq` first).
+    public static func unnumbered(_ order: Order) -> String {
+        let event = Self.of(order)
+        var w = JSONWriter(capacity: 256 + event.order.utf8.count)
+        w.raw("{\"event\":"); w.string(event.event)
+        w.raw(",\"type\":"); w.string(event.type)
+        w.raw(",\"room\":"); w.string(order.room)
+        w.raw(",\"created_at\":"); w.int(order.updatedAt)
+        w.raw(",\"order\":"); w.bytes.append(contentsOf: event.order.utf8)
+        w.raw("}")
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    /// Reads an event stored in that form with its `seq`; nil when malformed.
+    public static func parse(stored bytes: [UInt8]) -> OutboxEvent? {
+        guard let json = try? JSONParser.parse(bytes), let seq = json["seq"]?.intValue, let event = json["event"]?.stringValue,
+            let room = json["room"]?.stringValue, let type = json["type"]?.stringValue, let order = json["order"]
+        else { return nil }
+        var w = JSONWriter()
+        w.value(order)
+        return OutboxEvent(
+            seq: seq, event: event, room: room, type: type, order: String(decoding: w.bytes, as: UTF8.self),
+            createdAt: json["created_at"]?.intValue ?? 0)
+    }
+
     /// The event a stored order change produces.
     public static func of(_ order: Order) -> (event: String, type: String, order: String) {
         var w = JSONWriter(capacity: 256)

@@ -9,12 +9,13 @@ import Transport
 /// `maxAttempts`. Threads of its own: a slow or dead shop never holds an event loop or the journal.
 ///
 /// Per room one event is in flight at a time and the next waits for it (order); rooms are
-/// delivered side by side by `workers` threads. Events are read from the store by `seq` (commit
-/// order); what the delivery learns — delivered, failed with its next time, parked — goes back
-/// through the journal, its one writer, so attempts and parking survive a restart.
+/// delivered side by side by `workers` threads. Events come from an `OutboxSource` in `seq`
+/// order; what the delivery learns — delivered, failed with its next time, parked — goes back to
+/// it (on a single node through the journal, its one writer, so attempts and parking survive a
+/// restart; in a cluster to the room's Redis lists).
 ///
-/// `@unchecked Sendable`: the queues and counts are touched only under `mutex`; the reader
-/// connection only by the thread that holds `loading`.
+/// `@unchecked Sendable`: the queues and counts are touched only under `mutex`; the source's
+/// `load` only by the thread that holds `loading`.
 public final class WebhookDelivery: @unchecked Sendable {
     public struct Settings: Sendable {
         public var endpoint: WebhookEndpoint
@@ -38,9 +39,9 @@ public final class WebhookDelivery: @unchecked Sendable {
     static let maxLoaded = 10_000
 
     private let settings: Settings
-    private let reader: SQLiteOrderStore
-    private let journal: GroupCommitJournal
+    private let source: any OutboxSource
     private let userAgent: String
+    private var loadedAt: Int64 = 0
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var queues: [String: RoomQueue] = [:]
@@ -78,15 +79,13 @@ public final class WebhookDelivery: @unchecked Sendable {
         }
     }
 
-    /// - Parameter reader: a connection of its own to the store (reads only).
-    public init(settings: Settings, reader: SQLiteOrderStore, journal: GroupCommitJournal, userAgent: String) throws {
+    public init(settings: Settings, source: any OutboxSource, userAgent: String) throws {
         self.settings = settings
-        self.reader = reader
-        self.journal = journal
+        self.source = source
         self.userAgent = userAgent
         pthread_mutex_init(&self.mutex, nil)
         pthread_cond_init(&self.condition, nil)
-        self.parked.store(try reader.outbox(after: 0, parked: true, limit: Int.max).count, ordering: .relaxed)
+        self.parked.store(try source.parkedCount(), ordering: .relaxed)
     }
 
     public func start() {
@@ -123,7 +122,7 @@ public final class WebhookDelivery: @unchecked Sendable {
     /// Parked events go back in line (attempts from 0), once that is stored.
     public func replay(_ events: [OutboxEvent]) {
         for event in events where event.parked {
-            self.journal.record(.replay(seq: event.seq)) { stored in
+            self.source.replay(event) { stored in
                 guard stored else { return }
                 var fresh = event
                 fresh.attempts = 0
@@ -131,14 +130,7 @@ public final class WebhookDelivery: @unchecked Sendable {
                 fresh.parked = false
                 fresh.lastError = nil
                 pthread_mutex_lock(&self.mutex)
-                var queue = self.queues[event.room] ?? RoomQueue()
-                // In seq order among the waiting ones, never ahead of an attempt in flight.
-                let floor = queue.head + (self.busy.contains(event.room) ? 1 : 0)
-                var at = queue.events.count
-                while at > floor && queue.events[at - 1].seq > fresh.seq { at -= 1 }
-                queue.events.insert(fresh, at: at)
-                self.queues[event.room] = queue
-                self.loaded += 1
+                self.enqueue(fresh)
                 _ = self.parked.wrappingSubtract(1, ordering: .relaxed)
                 pthread_cond_broadcast(&self.condition)
                 pthread_mutex_unlock(&self.mutex)
@@ -146,11 +138,26 @@ public final class WebhookDelivery: @unchecked Sendable {
         }
     }
 
+    /// Under the mutex: into its room's queue, in seq order among the waiting ones, never ahead
+    /// of an attempt in flight.
+    private func enqueue(_ event: OutboxEvent) {
+        var queue = self.queues[event.room] ?? RoomQueue()
+        let floor = queue.head + (self.busy.contains(event.room) ? 1 : 0)
+        var at = queue.events.count
+        while at > floor && queue.events[at - 1].seq > event.seq { at -= 1 }
+        queue.events.insert(event, at: at)
+        self.queues[event.room] = queue
+        self.loaded += 1
+    }
+
     // MARK: - Worker threads
 
     private func work() {
         pthread_mutex_lock(&self.mutex)
         while !self.stopping {
+            if let interval = self.source.pollInterval, WallClock.nowMillis() - self.loadedAt >= Int64(interval * 1000) {
+                self.needsLoad = true
+            }
             if self.needsLoad && !self.loading && self.loaded < Self.maxLoaded / 2 {
                 self.load()
                 continue
@@ -170,13 +177,24 @@ public final class WebhookDelivery: @unchecked Sendable {
                 self.wait(untilMillis: earliest)
                 continue
             }
+            guard self.source.delivers(room) else {
+                // The room runs elsewhere now: its owner delivers what is left.
+                self.loaded -= self.queues[room]?.count ?? 0
+                self.queues[room] = nil
+                continue
+            }
             self.busy.insert(room)
             pthread_mutex_unlock(&self.mutex)
             let outcome = self.attempt(event)
             pthread_mutex_lock(&self.mutex)
             self.busy.remove(room)
-            self.finish(event, room: room, outcome)
+            let change = self.finish(event, room: room, outcome)
             pthread_cond_broadcast(&self.condition)
+            // Recorded outside the lock: a source may do I/O (Redis), and `wake()` — called from
+            // event loops — must never wait behind it.
+            pthread_mutex_unlock(&self.mutex)
+            if let change { self.source.record(change, of: event) }
+            pthread_mutex_lock(&self.mutex)
         }
         pthread_mutex_unlock(&self.mutex)
     }
@@ -185,17 +203,17 @@ public final class WebhookDelivery: @unchecked Sendable {
     private func load() {
         self.loading = true
         self.needsLoad = false
+        self.loadedAt = WallClock.nowMillis()
         let after = self.cursor
         let limit = Self.maxLoaded - self.loaded
         pthread_mutex_unlock(&self.mutex)
-        let events = (try? self.reader.outbox(after: after, limit: limit)) ?? []
+        let events = (try? self.source.load(after: after, limit: limit)) ?? []
         pthread_mutex_lock(&self.mutex)
         self.loading = false
         for event in events {
-            self.queues[event.room, default: RoomQueue()].events.append(event)
+            self.enqueue(event)
             self.cursor = max(self.cursor, event.seq)
         }
-        self.loaded += events.count
         // A full page means more is waiting in the store.
         if events.count == limit { self.needsLoad = true }
     }
@@ -230,15 +248,16 @@ public final class WebhookDelivery: @unchecked Sendable {
         }
     }
 
-    /// Under the mutex.
-    private func finish(_ event: OutboxEvent, room: String, _ outcome: Outcome) {
-        guard var queue = self.queues[room], queue.first?.seq == event.seq else { return }
+    /// Under the mutex: the queue moves on; what to record is returned.
+    private func finish(_ event: OutboxEvent, room: String, _ outcome: Outcome) -> OutboxChange? {
+        guard var queue = self.queues[room], queue.first?.seq == event.seq else { return nil }
+        let change: OutboxChange
         switch outcome {
         case .delivered:
             queue.removeFirst()
             self.loaded -= 1
             self.delivered.wrappingAdd(1, ordering: .relaxed)
-            self.journal.record(.delivered(seq: event.seq))
+            change = .delivered(seq: event.seq)
         case .failed(let reason):
             self.failedAttempts.wrappingAdd(1, ordering: .relaxed)
             let attempts = event.attempts + 1
@@ -247,7 +266,7 @@ public final class WebhookDelivery: @unchecked Sendable {
                 self.loaded -= 1
                 self.parkedTotal.wrappingAdd(1, ordering: .relaxed)
                 self.parked.wrappingAdd(1, ordering: .relaxed)
-                self.journal.record(.parked(seq: event.seq, attempts: attempts, error: reason))
+                change = .parked(seq: event.seq, attempts: attempts, error: reason)
                 self.onParked?(event, reason)
             } else {
                 let delay = Backoff.delay(
@@ -258,9 +277,10 @@ public final class WebhookDelivery: @unchecked Sendable {
                 next.nextAt = WallClock.nowMillis() + Int64(delay)
                 next.lastError = reason
                 queue.events[queue.head] = next
-                self.journal.record(.failed(seq: event.seq, attempts: attempts, nextAt: next.nextAt, error: reason))
+                change = .failed(seq: event.seq, attempts: attempts, nextAt: next.nextAt, error: reason)
             }
         }
         self.queues[room] = queue.count == 0 ? nil : queue
+        return change
     }
 }

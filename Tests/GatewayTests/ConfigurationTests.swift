@@ -94,9 +94,11 @@ struct ConfigurationTests {
         #expect(
             error(#"{"orders": {\#(hook), "webhook_secret": "0123456789abcdef"}, "journal": {"enabled": false}}"#)?.key
                 == "orders.webhook_url")
+        // A cluster keeps its outboxes in Redis: no journal needed.
         #expect(
-            error(#"{"orders": {\#(hook), "webhook_secret": "0123456789abcdef"}, "cluster": {"redis": "redis://127.0.0.1:6379"}}"#)?.key
-                == "orders.webhook_url")
+            try load(
+                #"{"orders": {\#(hook), "webhook_secret": "0123456789abcdef"}, "journal": {"enabled": false}, "cluster": {"redis": "redis://127.0.0.1:6379"}}"#
+            ).orders.webhookEnabled)
         #expect(
             error(#"{"orders": {"webhook_retry_base": 10, "webhook_retry_max": 1, \#(hook), "webhook_secret": "0123456789abcdef"}}"#)?.key
                 == "orders.webhook_retry_max")

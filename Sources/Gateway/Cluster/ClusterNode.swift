@@ -2,8 +2,10 @@ import Cluster
 import Glibc
 import JSON
 import LiveRoom
+import OrderJournal
 import RESP
 import RedisClient
+import Synchronization
 import Transport
 
 /// This process as one node of a cluster (docs/SCALING.md): its two Redis connections, its
@@ -45,10 +47,16 @@ final class ClusterNode: Sendable {
     /// Set once, before the loops start, by the server (the runner needs the node and the node
     /// dispatches to the runner).
     nonisolated(unsafe) var runner: RoomRunner!
+    /// Told when an order or an order change wrote a webhook event (the delivery looks at once).
+    /// Set once, before the loops start.
+    nonisolated(unsafe) var onOutbox: (@Sendable () -> Void)?
+    /// Shop calls forwarded to the rooms' owners, waiting for their answers, by ticket.
+    private let shopCalls = LockedValue<[Int: @Sendable (ShopAnswer) -> Void]>([:])
+    private let nextTicket = Atomic<Int>(1)
 
     init(
         settings: ServerConfiguration.ClusterSettings, port: UInt16, loop: EventLoop, directory: RoomDirectory, fanOut: FanOut,
-        metrics: ServerMetrics
+        metrics: ServerMetrics, outbox: Bool = false
     ) throws {
         self.settings = settings
         self.url = try RedisURL(settings.redis)
@@ -60,7 +68,7 @@ final class ClusterNode: Sendable {
         options.timeout = UInt64(max(1, settings.lease / 2) * 1_000_000_000)
         self.commands = RedisClient(url: self.url, loop: loop, mode: .commands, name: "redis", options: options)
         self.subscriber = RedisClient(url: self.url, loop: loop, mode: .subscriber, name: "redis-subscriber", options: options)
-        self.store = RedisRoomStore(client: self.commands, waitReplicas: settings.waitReplicas)
+        self.store = RedisRoomStore(client: self.commands, waitReplicas: settings.waitReplicas, outbox: outbox)
         self.directory = directory
         self.fanOut = fanOut
         self.metrics = metrics
@@ -123,6 +131,7 @@ final class ClusterNode: Sendable {
             commands.start()
             subscriber.start()
             var last: UInt64 = 0
+            var beats = 0
             var peersCheckedAt: UInt64 = 0
             loop.onTick { now in
                 // Peers are checked four times a second (one MGET), so a dead node's viewers
@@ -134,6 +143,8 @@ final class ClusterNode: Sendable {
                 guard now &- last >= 1_000_000_000 else { return }
                 last = now
                 self.heartbeat()
+                beats += 1
+                if beats % 5 == 0 { self.takeOrphanedRooms() }
             }
         }
     }
@@ -185,6 +196,94 @@ final class ClusterNode: Sendable {
         }
         // Rooms run elsewhere: is their owner still the one we forward to?
         for gate in gates { gate.checkOwner() }
+    }
+
+    /// Rooms that need an owner although nobody may be watching (unpaid orders' deadlines, webhook
+    /// events to deliver) and whose lease nobody holds — their owner died, and no viewer came
+    /// back to bring the room up: every node tries to take them (one wins the lease), every 5 s.
+    private func takeOrphanedRooms() {
+        let connection = self.commands.connection
+        guard connection.isReady else { return }
+        connection.send(["SMEMBERS", ClusterKeys.activeRooms]) { result in
+            guard case .success(let value) = result, let rooms = value.array?.compactMap(\.string), !rooms.isEmpty else { return }
+            connection.send(["MGET"] + rooms.map(ClusterKeys.lease)) { leases in
+                guard case .success(let value) = leases, let holders = value.array, holders.count == rooms.count else { return }
+                for (index, room) in rooms.enumerated() where holders[index].string == nil && self.directory.handle(for: room) == nil {
+                    self.gate(room).ensureOwner()
+                }
+            }
+        }
+    }
+
+    /// An order or an order change stored its webhook event.
+    func outboxWritten() { self.onOutbox?() }
+
+    // MARK: - The shop's calls
+
+    /// The shop's `paid` or `cancel` for an order of `room`, decided where the room runs (this
+    /// node takes the room when nobody runs it). Answered exactly once: by the room, or
+    /// `unavailable` when no answer came within 5 s.
+    func shop(_ change: OrderChange, order: String, room: String, reply: @escaping @Sendable (ShopAnswer) -> Void) {
+        let answered = LockedValue(false)
+        let once: @Sendable (ShopAnswer) -> Void = { answer in
+            let first = answered.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first { reply(answer) }
+        }
+        let loop = self.commands.loop
+        loop.execute { loop.schedule(after: 5_000_000_000) { once(.unavailable) } }
+        self.gate(room).shop(change, order: order, reply: once)
+    }
+
+    /// The room runs on `node`: the call goes to its inbox, the answer comes back to ours.
+    func forwardShop(_ change: OrderChange, order: String, room: String, to node: String, reply: @escaping @Sendable (ShopAnswer) -> Void) {
+        let ticket = self.nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.shopCalls.withLock { $0[ticket] = reply }
+        let message = NodeMessage.shop(room: room, node: self.node, ticket: ticket, change: change == .pay ? "pay" : "cancel", order: order)
+        self.forward(message, to: node) { heard in
+            guard heard != 1 else { return }
+            self.shopCalls.withLock { $0.removeValue(forKey: ticket) }?(.unavailable)
+        }
+        let loop = self.commands.loop
+        loop.execute { loop.schedule(after: 6_000_000_000) { _ = self.shopCalls.withLock { $0.removeValue(forKey: ticket) } } }
+    }
+
+    /// A call forwarded to this node as the room's owner: decided by the room, answered to `node`.
+    private func answerShop(room: String, node: String, ticket: Int, change: OrderChange, order: String) {
+        let send: @Sendable (ShopAnswer) -> Void = { answer in
+            let message: NodeMessage
+            switch answer {
+            case .done(let order):
+                message = .shopAnswer(ticket: ticket, outcome: "done", message: "", order: OutboxEvent.of(order).order)
+            case .conflict(let order, let why):
+                message = .shopAnswer(ticket: ticket, outcome: "conflict", message: why, order: OutboxEvent.of(order).order)
+            case .notFound:
+                message = .shopAnswer(ticket: ticket, outcome: "not_found", message: "", order: "")
+            case .unavailable:
+                message = .shopAnswer(ticket: ticket, outcome: "unavailable", message: "", order: "")
+            }
+            self.commands.send(["PUBLISH", ClusterKeys.inbox(node), message.encoded()]) { _ in }
+        }
+        guard let handle = self.directory.handle(for: room) else { return send(.unavailable) }
+        self.runner.shop(change, order: order, handle: handle, reply: send)
+    }
+
+    private func shopAnswered(ticket: Int, outcome: String, message: String, order: String) {
+        guard let reply = self.shopCalls.withLock({ $0.removeValue(forKey: ticket) }) else { return }
+        let bytes = Array(order.utf8)
+        var decoded: Order?
+        if !bytes.isEmpty, var parsed = try? ClusterCodec.decodeOrder(bytes) {
+            try? ClusterCodec.apply(state: bytes, to: &parsed)
+            decoded = parsed
+        }
+        switch (outcome, decoded) {
+        case ("done", let order?): reply(.done(order))
+        case ("conflict", let order?): reply(.conflict(order, message))
+        case ("not_found", _): reply(.notFound)
+        default: reply(.unavailable)
+        }
     }
 
     /// The lobby (`/api/rooms`) lists every live node's rooms: their statuses, kept only for
@@ -332,6 +431,10 @@ final class ClusterNode: Sendable {
             self.existingGate(room)?.deliver(members, event: event, welcome: welcome, staff: staff)
         case .close(let room, let members, let code, let reason):
             self.existingGate(room)?.close(members, code: code, reason: reason)
+        case .shop(let room, let node, let ticket, let change, let order):
+            self.answerShop(room: room, node: node, ticket: ticket, change: change == "pay" ? .pay : .cancel(.shop), order: order)
+        case .shopAnswer(let ticket, let outcome, let message, let order):
+            self.shopAnswered(ticket: ticket, outcome: outcome, message: message, order: order)
         }
     }
 

@@ -150,6 +150,39 @@ final class ClusterRoom: @unchecked Sendable {
         }
     }
 
+    /// The shop's call for an order of this room: decided where the room runs (found, or taken
+    /// if nobody runs it, as for a member's join).
+    func shop(_ change: OrderChange, order: String, reply: @escaping @Sendable (ShopAnswer) -> Void) {
+        self.onLoop { gate in
+            gate.whenFound { gate in
+                switch gate.mode {
+                case .local(let handle):
+                    gate.cluster.runner.shop(change, order: order, handle: handle, reply: reply)
+                case .remote(let node, _):
+                    gate.cluster.forwardShop(change, order: order, room: gate.id, to: node, reply: reply)
+                    gate.dropIfUnused()
+                case .idle, .resolving:
+                    reply(.unavailable)
+                }
+            }
+        }
+    }
+
+    /// A room that must keep an owner and has none (see `ClusterNode.takeOrphanedRooms`): take it.
+    func ensureOwner() {
+        self.onLoop { gate in
+            guard case .idle = gate.mode else { return }
+            gate.whenFound { $0.dropIfUnused() }
+        }
+    }
+
+    /// Following another node's room with no member here: stop listening and forget the gate.
+    private func dropIfUnused() {
+        guard self.members.isEmpty, case .remote = self.mode else { return }
+        self.forgetRemote()
+        self.cluster.forgetIfIdle(self)
+    }
+
     /// An answer the session decided itself.
     func reply(_ event: RoomEvent, to member: MemberID) {
         self.onLoop { gate in

@@ -23,6 +23,12 @@ enum NodeMessage: Equatable, Sendable {
     /// An encoded event for some of a node's members; a welcome joins them to the node's audience.
     case deliver(room: String, members: [MemberID], welcome: Bool, staff: Bool, event: String)
     case close(room: String, members: [MemberID], code: UInt16, reason: String)
+    /// The shop's `paid` or `cancel` (change "pay" or "cancel"), received by `node`, for the room's
+    /// owner; the answer goes back to `node` under `ticket`.
+    case shop(room: String, node: String, ticket: Int, change: String, order: String)
+    /// The owner's answer to a forwarded shop call: outcome done, conflict, not_found or
+    /// unavailable, a message, and the order (stored JSON with its state, or "").
+    case shopAnswer(ticket: Int, outcome: String, message: String, order: String)
 
     func encoded() -> String {
         switch self {
@@ -44,6 +50,10 @@ enum NodeMessage: Equatable, Sendable {
             return ["S", room, members.map(String.init).joined(separator: ","), flags, event].joined(separator: "\n")
         case .close(let room, let members, let code, let reason):
             return ["C", room, members.map(String.init).joined(separator: ","), String(code), reason].joined(separator: "\n")
+        case .shop(let room, let node, let ticket, let change, let order):
+            return ["P", room, node, String(ticket), change, order].joined(separator: "\n")
+        case .shopAnswer(let ticket, let outcome, let message, let order):
+            return ["A", String(ticket), outcome, message.replacingAll("\n", with: " "), order].joined(separator: "\n")
         }
     }
 
@@ -55,6 +65,8 @@ enum NodeMessage: Equatable, Sendable {
         case UInt8(ascii: "J"): fieldCount = 8
         case UInt8(ascii: "L"): fieldCount = 5
         case UInt8(ascii: "M"), UInt8(ascii: "S"), UInt8(ascii: "C"): fieldCount = kind == UInt8(ascii: "M") ? 6 : 5
+        case UInt8(ascii: "P"): fieldCount = 6
+        case UInt8(ascii: "A"): fieldCount = 5
         default: return nil
         }
         let fields = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: fieldCount - 1, omittingEmptySubsequences: false)
@@ -82,6 +94,12 @@ enum NodeMessage: Equatable, Sendable {
         case UInt8(ascii: "M"):
             guard let member = MemberID(fields[4]) else { return nil }
             return .command(room: fields[1], from: RemoteMember(node: fields[2], boot: fields[3], member: member), message: fields[5])
+        case UInt8(ascii: "P"):
+            guard let ticket = Int(fields[3]), fields[4] == "pay" || fields[4] == "cancel" else { return nil }
+            return .shop(room: fields[1], node: fields[2], ticket: ticket, change: fields[4], order: fields[5])
+        case UInt8(ascii: "A"):
+            guard let ticket = Int(fields[1]) else { return nil }
+            return .shopAnswer(ticket: ticket, outcome: fields[2], message: fields[3], order: fields[4])
         case UInt8(ascii: "S"):
             guard let ids = members(fields[2]) else { return nil }
             return .deliver(

@@ -8,7 +8,8 @@ import WebSocket
 /// the room an order was paid, or cancels it (docs/ORDERS.md). Server to server, authenticated by
 /// the shop token (`Authorization: Bearer …`, compared in constant time). Idempotent: asking for
 /// the state an order is already in answers 200 with it; an impossible change (paid after it
-/// expired) answers 409 with the order's state. The room decides, on its loop, after storing.
+/// expired) answers 409 with the order's state. The room decides, on its loop, after storing — in
+/// a cluster, on the node that runs the room (the call is forwarded there).
 struct ShopOrderHandler: HTTPHandler {
     let change: OrderChange
     let token: String
@@ -39,11 +40,10 @@ struct ShopOrderHandler: HTTPHandler {
         guard let given = request.head.bearerToken, HMACSHA256.constantTimeEquals(Array(given.utf8), Array(self.token.utf8)) else {
             return answer(.unauthorized, "the shop token is required (Authorization: Bearer …)", nil)
         }
-        guard self.rooms.cluster == nil else { return answer(.notImplemented, "not available in cluster mode yet", nil) }
-        guard let id = request.name, let room = Order.room(ofID: id), let handle = self.rooms.directory.handleOrLoad(room) else {
+        guard let id = request.name, let room = Order.room(ofID: id) else {
             return answer(.notFound, "no order '\(request.name ?? "")'", nil)
         }
-        self.rooms.shop(self.change, order: id, handle: handle) { result in
+        let reply: @Sendable (ShopAnswer) -> Void = { result in
             switch result {
             case .done(let order): answer(.ok, "", order)
             case .conflict(let order, let message): answer(.conflict, message, order)
@@ -51,5 +51,12 @@ struct ShopOrderHandler: HTTPHandler {
             case .unavailable: answer(.serviceUnavailable, "the change could not be stored, so it was not made; retry", nil)
             }
         }
+        if let cluster = self.rooms.cluster {
+            // Cluster mode: decided by the room's owner, wherever it runs.
+            guard cluster.roomExists(room) else { return answer(.notFound, "no order '\(id)'", nil) }
+            return cluster.shop(self.change, order: id, room: room, reply: reply)
+        }
+        guard let handle = self.rooms.directory.handleOrLoad(room) else { return answer(.notFound, "no order '\(id)'", nil) }
+        self.rooms.shop(self.change, order: id, handle: handle, reply: reply)
     }
 }

@@ -1,6 +1,7 @@
 import Auth
 import JSON
 import OrderJournal
+import RedisClient
 import Transport
 import WebSocket
 import Webhooks
@@ -10,13 +11,18 @@ import Webhooks
 struct WebhookParkedHandler: HTTPHandler {
     let secret: String
     let dataDirectory: String
+    /// Cluster mode: parked events are in each room's Redis list.
+    let redis: RedisURL?
 
     func handle(_ request: HTTPRequest, reply: HTTPReply) {
         guard isAdmin(request, secret: self.secret) else { return reply(.text(.unauthorized, "an admin token is required\n")) }
         let path = self.dataDirectory + "/" + SQLiteOrderStore.fileName
+        let redis = self.redis
         Threads.detach {
             do {
-                let events = try SQLiteOrderStore(path: path, readOnly: true).outbox(after: 0, parked: true, limit: 1000)
+                let events =
+                    try redis.map { try RedisOutbox.parked(url: $0, limit: 1000) }
+                    ?? SQLiteOrderStore(path: path, readOnly: true).outbox(after: 0, parked: true, limit: 1000)
                 var w = JSONWriter()
                 w.raw("[")
                 for (index, event) in events.enumerated() {
@@ -47,12 +53,28 @@ struct WebhookReplayHandler: HTTPHandler {
     let secret: String
     let dataDirectory: String
     let webhooks: WebhookDelivery?
+    let redis: RedisURL?
 
     func handle(_ request: HTTPRequest, reply: HTTPReply) {
         guard isAdmin(request, secret: self.secret) else { return reply(.text(.unauthorized, "an admin token is required\n")) }
         guard let webhooks = self.webhooks else { return reply(.text(.notFound, "no webhook is configured (orders.webhook_url)\n")) }
         let only = request.head.queryValue("event")
         let path = self.dataDirectory + "/" + SQLiteOrderStore.fileName
+        if let redis = self.redis {
+            // Cluster mode: back to the front of each room's outbox; its owner delivers them.
+            return Threads.detach {
+                do {
+                    let moved = try RedisOutbox.replay(url: redis, event: only)
+                    if let only, moved == 0 { return reply(.text(.notFound, "no parked event '\(only)'\n")) }
+                    Log.info("webhook events replayed by an operator", ["events": moved])
+                    reply(
+                        HTTPResponse(
+                            status: .ok, headers: [("Content-Type", "application/json")], body: Array("{\"replayed\":\(moved)}".utf8)))
+                } catch {
+                    reply(.text(.serviceUnavailable, "cannot reach Redis: \(error)\n"))
+                }
+            }
+        }
         Threads.detach {
             do {
                 let parked = try SQLiteOrderStore(path: path, readOnly: true).outbox(after: 0, parked: true, limit: Int.max)
