@@ -8,7 +8,8 @@
 #   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
 #      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
 #   5. the cluster test: three nodes on Debian's redis-server, the owner killed (-9), paused past
-#      its lease, and Redis restarted, each in the middle of a flash sale (Tests/Cluster/run.sh);
+#      its lease, and Redis restarted, each in the middle of a flash sale, and the owner killed
+#      in a sale with a payment window and a webhook (Tests/Cluster/run.sh);
 #   6. the deployable build: a static-stdlib `hometown` that runs without the toolchain, and the
 #      shipped systemd unit checked (Tests/Deploy);
 #   7. the libFuzzer harnesses for the frame reader, the HTTP head parser and the RESP decoder,
@@ -110,7 +111,7 @@ fi
 
 cluster_runs=0
 if [ "${SKIP_CLUSTER:-0}" != 1 ]; then
-    step "cluster test: 3 nodes on redis-server; owner killed, owner paused, Redis restarted mid-sale"
+    step "cluster test: 3 nodes on redis-server; owner killed, owner paused, Redis restarted mid-sale; payment window with the owner killed"
     swift build -c release
     Tests/Cluster/run.sh .build/release 2>&1 | tee /tmp/hometown-cluster.log
     cluster_line=$(grep -E "^cluster test: [0-9]+ runs passed" /tmp/hometown-cluster.log | tail -1 || true)

@@ -14,6 +14,8 @@ final class Payer: @unchecked Sendable {
         var order: String
         var due: Double
         var late: Bool
+        /// The order's deadline (ms since 1970).
+        var payBy: Int64 = 0
     }
 
     private let targets: [(host: String, port: UInt16)]
@@ -47,9 +49,9 @@ final class Payer: @unchecked Sendable {
         case .never:
             self.count("never_paid")
         case .late:
-            self.add(Payment(order: order, due: now + max(0, untilDeadline) + 1.5, late: true))
+            self.add(Payment(order: order, due: now + max(0, untilDeadline) + 1.5, late: true, payBy: payBy))
         case .prompt:
-            self.add(Payment(order: order, due: now + Double.random(in: 0...max(0, scenario.payWithin)), late: false))
+            self.add(Payment(order: order, due: now + Double.random(in: 0...max(0, scenario.payWithin)), late: false, payBy: payBy))
         }
     }
 
@@ -94,12 +96,15 @@ final class Payer: @unchecked Sendable {
         }
     }
 
-    /// Calls the shop API; the outcome's name (paid, expired_as_expected, or what went wrong).
+    /// Calls the shop API; the outcome's name (paid, late_refused_as_expired, or what went wrong).
+    /// A node that does not answer (killed in a failure test) or a room that is moving (503) is
+    /// retried on the next node for about 10 s, as a shop's client would.
     private func pay(_ payment: Payment) -> String {
-        let target = self.targets[abs(payment.order.hashValue) % self.targets.count]
-        for _ in 0..<5 {
-            guard let client = try? BlockingWebSocketClient(host: target.host, port: target.port, timeout: 10, upgrade: false) else {
-                usleep(200_000)
+        let start = abs(payment.order.hashValue)
+        for attempt in 0..<20 {
+            let target = self.targets[(start + attempt) % self.targets.count]
+            guard let client = try? BlockingWebSocketClient(host: target.host, port: target.port, timeout: 5, upgrade: false) else {
+                usleep(500_000)
                 continue
             }
             let request =
@@ -111,7 +116,11 @@ final class Payer: @unchecked Sendable {
             switch (status, payment.late) {
             case (200, false) where order?["state"]?.stringValue == "paid": return "paid"
             case (409, true) where order?["reason"]?.stringValue == "expired": return "late_refused_as_expired"
-            case (503, _): usleep(200_000)
+            case (409, false) where order?["reason"]?.stringValue == "expired" && WallClock.nowMillis() >= payment.payBy:
+                // In time when sent, but the room could not be reached until after the deadline
+                // (it was moving between nodes): refused like any late payment — both sides agree.
+                return "retried_past_deadline_refused"
+            case (503, _): usleep(500_000)
             default: return "unexpected: late=\(payment.late) HTTP \(status) state=\(order?["state"]?.stringValue ?? "-")"
             }
         }

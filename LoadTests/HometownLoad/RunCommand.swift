@@ -187,6 +187,9 @@ func runScenario(_ arguments: [String]) -> Int32 {
                 detail:
                     "\(outcomes["paid"] ?? 0) paid in time (200), \(outcomes["late_refused_as_expired"] ?? 0) late payments refused as expired (409), "
                     + "\(outcomes["never_paid"] ?? 0) never paid"
+                    + ((outcomes["retried_past_deadline_refused"] ?? 0) > 0
+                        ? ", \(outcomes["retried_past_deadline_refused"]!) sent in time but reaching the room only after the deadline (409, expired)"
+                        : "")
                     + (unexpected.first.map { "; \($0.value)× \($0.key)" } ?? "")))
     }
     for (outcome, count) in stats.orderUpdates { report.counters["order_updates_" + outcome] = count }

@@ -4,17 +4,20 @@
 # node, and a flash sale with demand three times the stock. Three runs, each on a fresh Redis:
 #   kill   - the room's owner is killed with -9 in the middle of the sale;
 #   pause  - the owner is stopped (SIGSTOP) past its lease, the room moves, then it is resumed;
-#   redis  - Redis itself is killed mid-sale and restarted from its AOF.
+#   redis  - Redis itself is killed mid-sale and restarted from its AOF;
+#   payment - orders leave the room (docs/ORDERS.md): a 3 s payment window, 30 % never pay, the
+#            shop pays through any node, the webhook goes to hometown-load's receiver, and the
+#            owner is killed with -9 mid-sale: stock_conserved and webhook_delivered must pass.
 # Every hometown-load check must pass in every run (no oversell, every acknowledged order stored,
 # no lost or reordered comment, idempotent retries, ...). Each run prints what happened.
 #
 # Usage: Tests/Cluster/run.sh [BIN_DIR]   (default .build/release; build with swift build -c release)
-# Knobs: CLUSTER_RUNS="kill pause redis" (a subset), CLUSTER_LEASE (seconds, default 3).
+# Knobs: CLUSTER_RUNS="kill pause redis payment" (a subset), CLUSTER_LEASE (seconds, default 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 bin=${1:-.build/release}
-runs=${CLUSTER_RUNS:-kill pause redis}
+runs=${CLUSTER_RUNS:-kill pause redis payment}
 lease=${CLUSTER_LEASE:-3}
 work=$(mktemp -d /tmp/hometown-cluster.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -46,7 +49,20 @@ run_one() {
     local redis_port; redis_port=$(free_port)
     "$root/Tests/Cluster/redis.sh" start "$work/redis" "$redis_port" >/dev/null
     local url="redis://127.0.0.1:$redis_port"
-    echo "{\"cluster\": {\"lease\": $lease}}" > "$work/node.json"
+    local scenario=Config/cluster.json extra=()
+    if [ "$kind" = payment ]; then
+        local hook; hook=$(free_port)
+        local shop="cluster-shop-token-$RANDOM$RANDOM" secret="cluster-webhook-secret-$RANDOM$RANDOM"
+        cat > "$work/node.json" <<JSON
+{"cluster": {"lease": $lease},
+ "orders": {"shop_token": "$shop", "webhook_url": "http://127.0.0.1:$hook/orders", "webhook_secret": "$secret",
+            "webhook_retry_base": 0.2, "webhook_retry_max": 2}}
+JSON
+        scenario=Config/cluster-payment.json
+        extra=(--shop-token "$shop" --webhook-listen "127.0.0.1:$hook" --webhook-secret "$secret")
+    else
+        echo "{\"cluster\": {\"lease\": $lease}}" > "$work/node.json"
+    fi
     local ports=() node_pids=()
     pids=()
     for n in 1 2 3; do
@@ -58,7 +74,7 @@ run_one() {
     for port in "${ports[@]}"; do wait_for "node on port $port to be ready" 20 ready "$port"; done
     local run_id="$kind$RANDOM"
     local room="cluster-$run_id-0"
-    "$bin/hometown-load" run --scenario Config/cluster.json --run-id "$run_id" --quiet \
+    "$bin/hometown-load" run --scenario "$scenario" --run-id "$run_id" --quiet "${extra[@]}" \
         --url "ws://127.0.0.1:${ports[0]}" --url "ws://127.0.0.1:${ports[1]}" --url "ws://127.0.0.1:${ports[2]}" \
         --report "$work/$kind-report.json" > "$work/$kind-load.txt" 2>&1 &
     local load=$!
@@ -75,7 +91,7 @@ run_one() {
     local t0; t0=$(now_ms)
     moved() { local h; h=$(redis-cli -p "$redis_port" GET "ht:{$room}:lease"); [ -n "$h" ] && [ "${h%%|*}" != "$owner" ]; }
     case "$kind" in
-    kill)
+    kill | payment)
         echo "owner $owner (pid $owner_pid) killed with -9 after $before orders"
         kill -9 "$owner_pid"
         wait_for "another node to take the room" $(( lease + 10 )) moved

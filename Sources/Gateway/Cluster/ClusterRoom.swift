@@ -39,6 +39,10 @@ final class ClusterRoom: @unchecked Sendable {
     private var deadHolder: String?
     /// Lease requests in a row that got no answer (Redis unreachable): a blip is waited out.
     private var failures = 0
+    /// Counts lease requests: only the latest may act on its answer or ask again. (Two in flight
+    /// — a retry timer from before the gate went idle, and a new request — would each be granted
+    /// the room by Redis, the second fencing the owner the first had just made.)
+    private var attempt = 0
 
     init(id: String, loop: EventLoop, cluster: ClusterNode) {
         self.id = id
@@ -211,10 +215,14 @@ final class ClusterRoom: @unchecked Sendable {
 
     private func resolve() {
         self.mode = .resolving
+        self.attempt += 1
+        let attempt = self.attempt
         let cluster = self.cluster
         let requestedAt = MonotonicClock.millis()
         cluster.store.acquire(room: self.id, node: cluster.node, boot: cluster.boot, ttl: cluster.leaseMillis) { reply in
             self.onLoop { gate in
+                // A newer request is in charge (or the gate moved on): this answer is not acted on.
+                guard gate.attempt == attempt, case .resolving = gate.mode else { return }
                 switch reply {
                 case .granted(let token):
                     gate.failures = 0
@@ -240,8 +248,9 @@ final class ClusterRoom: @unchecked Sendable {
 
     private func retryLater() {
         self.mode = .resolving
+        let attempt = self.attempt
         self.loop.schedule(after: 250_000_000) { [weak self] in
-            guard let self, case .resolving = self.mode else { return }
+            guard let self, self.attempt == attempt, case .resolving = self.mode else { return }
             guard !self.waiting.isEmpty else {
                 self.mode = .idle
                 return
@@ -254,8 +263,10 @@ final class ClusterRoom: @unchecked Sendable {
     private func takeOver(_ lease: Lease) {
         let cluster = self.cluster
         let epoch = String(WallClock.nowMillis(), radix: 36)
+        let attempt = self.attempt
         cluster.store.load(room: self.id, token: lease.token, newEpoch: epoch) { stored in
             self.onLoop { gate in
+                guard gate.attempt == attempt, case .resolving = gate.mode else { return }
                 guard let stored else { return gate.fail("the room could not be read; try again") }
                 guard stored.snapshot != nil || gate.creator != nil else {
                     cluster.store.release(room: gate.id, node: cluster.node, boot: cluster.boot, token: lease.token)
