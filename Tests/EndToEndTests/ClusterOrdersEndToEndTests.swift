@@ -123,12 +123,7 @@ final class ClusterOrdersEndToEndTests: XCTestCase {
         let owner = ServerProcess(
             dataDirectory: makeTemporaryDirectory(), extraArguments: ["--redis", self.redis.url, "--node-id", "p", "--config", configPath])
         try owner.start()
-        let streamer = try LiveClient(port: owner.port, room: "hill", token: token("seller", role: "streamer"))
-        _ = try streamer.next("welcome")
-        try streamer.send(#"{"type":"room.open"}"#)
-        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":10}"#)
-        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":10,"payment_window":600}"#)
-        _ = try streamer.next("sale")
+        try openAppleSale(port: owner.port, room: "hill", stock: 10, limit: 10, paymentWindow: 600)
         let buyer = try LiveClient(port: owner.port, room: "hill", token: token("buyer"))
         _ = try buyer.next("welcome")
         var ids: [String] = []

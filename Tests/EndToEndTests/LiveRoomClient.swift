@@ -51,13 +51,15 @@ func liveServer<T>(
 
 /// Opens `room` as its streamer, adds "apple" with `stock` units and starts a sale with `limit`;
 /// returns the streamer's client once the sale is live.
+/// With `paymentWindow`, the sale's orders must be paid within that many seconds.
 @discardableResult
-func openAppleSale(port: UInt16, room: String, stock: Int, limit: Int) throws -> LiveClient {
+func openAppleSale(port: UInt16, room: String, stock: Int, limit: Int, paymentWindow: Int = 0) throws -> LiveClient {
     let streamer = try LiveClient(port: port, room: room, token: token("seller", role: "streamer"))
     _ = try streamer.next("welcome")
     try streamer.send(#"{"type":"room.open"}"#)
     try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples, \"crisp\"","price":500,"stock":\#(stock)}"#)
-    try streamer.send(#"{"type":"sale.start","sku":"apple","limit":\#(limit)}"#)
+    let window = paymentWindow > 0 ? ",\"payment_window\":\(paymentWindow)" : ""
+    try streamer.send(#"{"type":"sale.start","sku":"apple","limit":\#(limit)\#(window)}"#)
     _ = try streamer.next("sale")
     return streamer
 }

@@ -104,12 +104,7 @@ struct OrderLifecycleEndToEndTests {
         try receiver.start()
         defer { receiver.stop() }
         try liveServer({ self.configure(&$0, receiver: receiver) }) { server in
-            let streamer = try LiveClient(server, room: "farm", token: token("seller", role: "streamer"))
-            _ = try streamer.next("welcome")
-            try streamer.send(#"{"type":"room.open"}"#)
-            try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":1}"#)
-            try streamer.send(#"{"type":"sale.start","sku":"apple","limit":1,"payment_window":600}"#)
-            _ = try streamer.next("sale")
+            try openAppleSale(port: server.port, room: "farm", stock: 1, limit: 1, paymentWindow: 600)
             let buyer = try LiveClient(server, room: "farm", token: token("buyer"))
             _ = try buyer.next("welcome")
             try buyer.send(#"{"type":"order","sku":"apple","qty":1,"ref":"b1"}"#)
@@ -181,12 +176,7 @@ struct OrderLifecycleEndToEndTests {
         FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8))
         let server = ServerProcess(dataDirectory: data, extraArguments: ["--config", configPath])
         try server.start()
-        let streamer = try LiveClient(port: server.port, room: "hook", token: token("seller", role: "streamer"))
-        _ = try streamer.next("welcome")
-        try streamer.send(#"{"type":"room.open"}"#)
-        try streamer.send(#"{"type":"product.add","sku":"apple","title":"Apples","price":500,"stock":100}"#)
-        try streamer.send(#"{"type":"sale.start","sku":"apple","limit":100,"payment_window":600}"#)
-        _ = try streamer.next("sale")
+        try openAppleSale(port: server.port, room: "hook", stock: 100, limit: 100, paymentWindow: 600)
         let buyer = try LiveClient(port: server.port, room: "hook", token: token("buyer"))
         _ = try buyer.next("welcome")
         var ids: [String] = []
