@@ -5,7 +5,9 @@
 #      the same suites again under ThreadSanitizer;
 #   2. the Autobahn|Testsuite, cases 1.* to 10.*, against a release build's /echo;
 #   3. a flash-sale smoke run of hometown-load, and one with a payment window and a webhook;
-#   4. the browser test: studio and viewer pages in headless Chromium (screenshots in
+#   4. the browser test: studio and viewer pages in headless Chromium — a video made with ffmpeg
+#      playing as the room's stream, phone and desktop windows, two clocks five minutes apart,
+#      axe-core's accessibility rules (screenshots in
 #      HOMETOWN_ARTIFACTS, default /tmp/hometown-artifacts);
 #   5. the cluster test: three nodes on Debian's redis-server, the owner killed (-9), paused past
 #      its lease, and Redis restarted, each in the middle of a flash sale, and the owner killed

@@ -171,7 +171,9 @@ extension LoadEngine {
 
     /// A streamer back after a drop reloads the room's orders from the export, as a studio page
     /// does: orders announced while it was away are in the store (acknowledged means stored), and
-    /// everything after this welcome arrives on the order stream. Off the loop (a blocking read).
+    /// everything after this welcome arrives on the order stream. Off the loop (a blocking read);
+    /// an export that fails (the store is still coming back: Redis loading its AOF) is tried
+    /// again for up to 15 s, as a page would, rather than given up.
     func catchUpOrders(_ streamer: Streamer, _ session: ClientSession) {
         let room = self.roomName(streamer.room)
         let token = self.token("load-streamer-\(streamer.room)", role: "streamer", room: room)
@@ -179,10 +181,14 @@ extension LoadEngine {
         let loop = session.connection.loop
         Threads.detach {
             let parts = host.split(separator: ":")
-            guard parts.count == 2, let port = UInt16(parts[1]),
-                let ids = StoredOrdersCheck.export(host: String(parts[0]), port: port, room: room, token: token)
-            else { return }
-            loop.execute { streamer.streamedOrders.formUnion(ids) }
+            guard parts.count == 2, let port = UInt16(parts[1]) else { return }
+            for _ in 0..<30 {
+                if let ids = StoredOrdersCheck.export(host: String(parts[0]), port: port, room: room, token: token) {
+                    loop.execute { streamer.streamedOrders.formUnion(ids) }
+                    return
+                }
+                usleep(500_000)
+            }
         }
     }
 

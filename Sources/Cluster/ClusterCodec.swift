@@ -80,6 +80,7 @@ public enum ClusterCodec {
                 ("stock", .int(Int64(product.stock))), ("sale", .string(product.sale.state.rawValue)),
                 ("limit", .int(Int64(product.sale.limit))), ("starts_at", optional(product.sale.startsAt)),
                 ("ends_at", optional(product.sale.endsAt)), ("payment_window", .int(Int64(product.sale.paymentWindow))),
+                ("image", product.image.map { .string($0) } ?? .null),
             ])
         }
         return render(
@@ -89,6 +90,15 @@ public enum ClusterCodec {
                 ("pinned", snapshot.pinned.map { .string($0) } ?? .null), ("products", .array(products)),
                 ("moderators", .array(snapshot.moderators.map { .string($0) })), ("banned", .array(snapshot.banned.map { .string($0) })),
                 ("muted", .object(snapshot.muted.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                (
+                    "stream",
+                    snapshot.stream.map { stream in
+                        .object([
+                            ("url", .string(stream.url)), ("kind", .string(stream.kind.rawValue)),
+                            ("poster", stream.poster.map { .string($0) } ?? .null),
+                        ])
+                    } ?? .null
+                ),
             ]))
     }
 
@@ -107,7 +117,15 @@ public enum ClusterCodec {
                 startsAt: product["starts_at"]?.intValue, endsAt: product["ends_at"]?.intValue,
                 paymentWindow: Int(product["payment_window"]?.intValue ?? 0))
             snapshot.products.append(
-                Product(sku: sku, title: product["title"]?.stringValue ?? "", price: Int(price), stock: Int(stock), sale: sale))
+                Product(
+                    sku: sku, title: product["title"]?.stringValue ?? "", price: Int(price), stock: Int(stock), sale: sale,
+                    image: product["image"]?.stringValue))
+        }
+        if let url = json["stream"]?["url"]?.stringValue {
+            snapshot.stream = StreamSource(
+                url: url,
+                kind: json["stream"]?["kind"]?.stringValue.flatMap(StreamSource.Kind.init(rawValue:)) ?? StreamSource.kind(of: url),
+                poster: json["stream"]?["poster"]?.stringValue)
         }
         snapshot.moderators = json["moderators"]?.arrayValue?.compactMap(\.stringValue) ?? []
         snapshot.banned = json["banned"]?.arrayValue?.compactMap(\.stringValue) ?? []

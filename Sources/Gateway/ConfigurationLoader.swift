@@ -118,6 +118,9 @@ public enum ConfigurationLoader {
             try orders.seconds("webhook_timeout") { config.orders.webhookTimeout = $0 }
             try orders.int("webhook_workers", in: 1...64) { config.orders.webhookWorkers = $0 }
         }
+        try reader.object("stage") { stage in
+            try stage.strings("media_origins") { config.stage.mediaOrigins = $0 }
+        }
         try reader.object("journal") { journal in
             try journal.bool("enabled") { config.journal.enabled = $0 }
         }
@@ -180,11 +183,25 @@ public enum ConfigurationLoader {
             }
         }
         try Self.validateOrders(config)
+        for origin in config.stage.mediaOrigins where !Self.isOrigin(origin) {
+            throw Error(
+                key: "stage.media_origins", problem: "'\(origin)' is not an origin like https://cdn.example.com or http://127.0.0.1:8889")
+        }
         if config.tls.cert.isEmpty != config.tls.key.isEmpty {
             throw Error(key: config.tls.cert.isEmpty ? "tls.cert" : "tls.key", problem: "set both tls.cert and tls.key, or neither")
         }
         if config.webSocket.idleTimeout <= config.webSocket.pingInterval {
             throw Error(key: "websocket.idle_timeout", problem: "must be longer than websocket.ping_interval")
+        }
+    }
+
+    /// `http(s)://host[:port]`, nothing after it: it goes into the Content-Security-Policy as it is.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let rest = text.hasPrefix("https://") ? text.dropFirst(8) : text.hasPrefix("http://") ? text.dropFirst(7) : nil,
+            !rest.isEmpty
+        else { return false }
+        return rest.allSatisfy {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "[" || $0 == "]")
         }
     }
 

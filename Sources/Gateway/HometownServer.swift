@@ -164,7 +164,7 @@ public final class HometownServer: Sendable {
         var router = HTTPRouter()
         let operatorEndpoints = admin || !self.config.admin.enabled
         if !admin {
-            let files = StaticFiles.bundled()
+            let files = StaticFiles.bundled(mediaOrigins: self.config.stage.mediaOrigins)
             router.add("/", StaticFileHandler(files: files, page: "/static/index.html"))
             router.add("/room/{name}", StaticFileHandler(files: files, page: "/static/room.html"))
             router.add("/studio/{name}", StaticFileHandler(files: files, page: "/static/studio.html"))

@@ -16,6 +16,8 @@ extension RoomWireCodec {
             w.raw(",\"seq\":"); w.int(welcome.seq)
             w.raw(",\"pinned\":"); optionalString(&w, welcome.pinned)
             w.raw(",\"slowmode\":"); w.int(welcome.slowMode)
+            w.raw(",\"now\":"); w.int(welcome.now)
+            w.raw(",\"stream\":"); streamValue(&w, welcome.stream)
             w.raw(",\"products\":[")
             for (index, product) in welcome.products.enumerated() {
                 if index > 0 { w.raw(",") }
@@ -47,6 +49,8 @@ extension RoomWireCodec {
             w.raw("{\"type\":\"product\","); productFields(&w, product); w.raw("}")
         case .pin(let sku):
             w.raw("{\"type\":\"pin\",\"sku\":"); optionalString(&w, sku); w.raw("}")
+        case .stream(let source):
+            w.raw("{\"type\":\"stream\",\"stream\":"); streamValue(&w, source); w.raw("}")
         case .sale(let sku, let sale):
             w.raw("{\"type\":\"sale\",\"sku\":"); w.string(sku); w.raw(","); saleFields(&w, sale); w.raw("}")
         case .stock(let sku, let left):
@@ -111,6 +115,14 @@ extension RoomWireCodec {
         w.raw(",\"updated_at\":"); w.int(order.updatedAt)
     }
 
+    private static func streamValue(_ w: inout JSONWriter, _ source: StreamSource?) {
+        guard let source else { return w.raw("null") }
+        w.raw("{\"url\":"); w.string(source.url)
+        w.raw(",\"kind\":"); w.string(source.kind.rawValue)
+        w.raw(",\"poster\":"); optionalString(&w, source.poster)
+        w.raw("}")
+    }
+
     private static func optionalString(_ w: inout JSONWriter, _ value: String?) {
         if let value { w.string(value) } else { w.raw("null") }
     }
@@ -129,6 +141,7 @@ extension RoomWireCodec {
         w.raw(",\"price\":"); w.int(product.price)
         w.raw(",\"stock\":"); w.int(product.stock)
         w.raw(",\"left\":"); w.int(product.left)
+        w.raw(",\"image\":"); optionalString(&w, product.image)
         w.raw(",\"sale\":{"); saleFields(&w, product.sale); w.raw("}")
     }
 

@@ -59,7 +59,18 @@ public enum RoomWireCodec {
         case "product.add":
             return .productAdd(
                 sku: try fields.name("sku"), title: try fields.string("title", maxLength: 200),
-                price: try fields.int("price", in: 0...100_000_000), stock: try fields.int("stock", in: 0...10_000_000))
+                price: try fields.int("price", in: 0...100_000_000), stock: try fields.int("stock", in: 0...10_000_000),
+                image: try fields.optionalURL("image"))
+        case "stream":
+            guard let url = try fields.optionalURL("url") else { return .stream(nil) }
+            let kind: StreamSource.Kind
+            if let name = try fields.optionalString("kind", maxLength: 8) {
+                guard let named = StreamSource.Kind(rawValue: name) else { throw FieldError(message: "'kind' must be hls, file or whep") }
+                kind = named
+            } else {
+                kind = StreamSource.kind(of: url)
+            }
+            return .stream(StreamSource(url: url, kind: kind, poster: try fields.optionalURL("poster")))
         case "product.restock":
             return .restock(sku: try fields.name("sku"), qty: try fields.int("qty", in: 1...10_000_000))
         case "pin":
@@ -142,6 +153,17 @@ public enum RoomWireCodec {
                 throw FieldError(message: "'\(key)' must be between \(range.lowerBound) and \(range.upperBound)")
             }
             return Int(number)
+        }
+
+        /// An absolute http(s) URL of at most 1024 bytes of printable ASCII with nothing that could
+        /// leave an attribute or a header (no spaces, quotes, angle brackets or backslashes).
+        func optionalURL(_ key: String) throws -> String? {
+            guard let text = try self.optionalString(key, maxLength: 1024) else { return nil }
+            let allowed = text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"\"'<>\\` ".utf8.contains($0) }
+            guard allowed, text.hasPrefix("https://") || text.hasPrefix("http://"), text.split(separator: "/").count >= 2 else {
+                throw FieldError(message: "'\(key)' must be an http(s) URL")
+            }
+            return text
         }
 
         func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {

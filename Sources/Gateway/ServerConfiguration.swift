@@ -30,6 +30,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var cluster = ClusterSettings()
     public var admin = AdminSettings()
     public var orders = OrdersSettings()
+    public var stage = StageSettings()
     /// "development" or "production". Production refuses the development JWT secret.
     public var environment = "development"
 
@@ -170,6 +171,14 @@ public struct ServerConfiguration: Equatable, Sendable {
         /// Delivery threads: rooms delivered side by side (one event in flight per room).
         public var webhookWorkers = 4
         public var webhookEnabled: Bool { !self.webhookURL.isEmpty }
+    }
+
+    /// The live room as viewers see it (docs/STREAMING.md).
+    public struct StageSettings: Equatable, Sendable {
+        /// Origins (`https://cdn.example.com`, `http://127.0.0.1:8889`) the pages may load video,
+        /// posters and product pictures from, and reach for WebRTC (WHEP): the streamer's media
+        /// server or CDN. Empty: only this server (the Content-Security-Policy says so).
+        public var mediaOrigins: [String] = []
     }
 
     public struct JournalSettings: Equatable, Sendable {

@@ -14,10 +14,21 @@ public final class StaticFiles: Sendable {
     }
 
     private let files: [String: File]
+    /// Sent with every page: where scripts, styles, images, media and connections may come from.
+    let contentSecurityPolicy: String
+
+    /// The policy for pages whose videos and pictures may come from `mediaOrigins` (besides this
+    /// server): media, images and (for WebRTC WHEP) connections; scripts and styles only from here.
+    public static func contentSecurityPolicy(mediaOrigins: [String]) -> String {
+        let extra = mediaOrigins.isEmpty ? "" : " " + mediaOrigins.joined(separator: " ")
+        return "default-src 'self'; connect-src 'self' ws: wss:\(extra); img-src 'self' data:\(extra); "
+            + "media-src 'self' blob:\(extra); style-src 'self'; script-src 'self'"
+    }
 
     /// Loads every regular file directly under `directory` as `/static/NAME` (HTML files also
     /// under their page routes by the caller).
-    public init(directory: String) {
+    public init(directory: String, contentSecurityPolicy: String = StaticFiles.contentSecurityPolicy(mediaOrigins: [])) {
+        self.contentSecurityPolicy = contentSecurityPolicy
         var files: [String: File] = [:]
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names.sorted() where !name.hasPrefix(".") {
@@ -36,8 +47,10 @@ public final class StaticFiles: Sendable {
     }
 
     /// The bundled pages (`Sources/Gateway/Web`, copied next to the executable by SwiftPM).
-    public static func bundled() -> StaticFiles {
-        StaticFiles(directory: Bundle.module.resourceURL?.appendingPathComponent("Web").path ?? "Web")
+    public static func bundled(mediaOrigins: [String] = []) -> StaticFiles {
+        StaticFiles(
+            directory: Bundle.module.resourceURL?.appendingPathComponent("Web").path ?? "Web",
+            contentSecurityPolicy: Self.contentSecurityPolicy(mediaOrigins: mediaOrigins))
     }
 
     public var count: Int { self.files.count }
@@ -50,11 +63,7 @@ public final class StaticFiles: Sendable {
             ("X-Content-Type-Options", "nosniff"),
         ]
         if file.contentType.hasPrefix("text/html") {
-            headers.append(
-                (
-                    "Content-Security-Policy",
-                    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'"
-                ))
+            headers.append(("Content-Security-Policy", self.contentSecurityPolicy))
         }
         if head.header("If-None-Match") == file.etag {
             return HTTPResponse(status: HTTPStatus(code: 304, reason: "Not Modified"), headers: headers)

@@ -41,13 +41,16 @@ public struct Product: Equatable, Sendable {
     /// Units not yet sold.
     public var left: Int
     public var sale = FlashSale()
+    /// A picture of the product (an http(s) URL from an allowed media origin), if the streamer gave one.
+    public var image: String?
 
-    public init(sku: SKU, title: String, price: Int, stock: Int, left: Int? = nil, sale: FlashSale = FlashSale()) {
+    public init(sku: SKU, title: String, price: Int, stock: Int, left: Int? = nil, sale: FlashSale = FlashSale(), image: String? = nil) {
         self.sku = sku
         self.title = title
         self.price = price
         self.stock = stock
         self.left = left ?? stock
         self.sale = sale
+        self.image = image
     }
 }

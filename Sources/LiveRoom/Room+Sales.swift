@@ -93,12 +93,12 @@ extension Room {
         return effects
     }
 
-    func addProduct(sku: SKU, title: String, price: Int, stock: Int, member: MemberID, ref: String?) -> [RoomEffect] {
+    func addProduct(sku: SKU, title: String, price: Int, stock: Int, image: String?, member: MemberID, ref: String?) -> [RoomEffect] {
         if self.products[sku] != nil { return self.refuse(member, .conflict, "product \(sku) exists; restock it", ref) }
         if self.products.count >= self.settings.maxProducts {
             return self.refuse(member, .badRequest, "a room holds at most \(self.settings.maxProducts) products", ref)
         }
-        let product = Product(sku: sku, title: title, price: price, stock: stock, left: stock)
+        let product = Product(sku: sku, title: title, price: price, stock: stock, left: stock, image: image)
         self.products[sku] = product
         self.productOrder.append(sku)
         self.ledger.add(sku, quantity: stock)

@@ -22,6 +22,7 @@ extension Room {
         self.live = saved.live
         self.slowModeSeconds = saved.slowMode
         self.pinned = saved.pinned
+        self.stream = saved.stream
         self.moderators = Set(saved.moderators)
         self.banned = Set(saved.banned)
         self.mutedUntil = saved.muted

@@ -14,6 +14,7 @@ public final class Room {
     public internal(set) var live = false
     public internal(set) var slowModeSeconds = 0
     public internal(set) var pinned: SKU?
+    public internal(set) var stream: StreamSource?
     /// The streamer who created the room (allowed to export its orders).
     public var owner = ""
 
@@ -154,7 +155,7 @@ public final class Room {
         let welcome = RoomEvent.Welcome(
             room: self.id, epoch: self.epoch, title: self.title, live: self.live, viewers: self.viewerCount,
             seq: self.sequencer.current, pinned: self.pinned, products: self.allProducts, comments: comments,
-            recovered: recovered, you: you, slowMode: self.slowModeSeconds)
+            recovered: recovered, you: you, slowMode: self.slowModeSeconds, stream: self.stream, now: now)
         return [.send(member, .welcome(welcome))]
     }
 
@@ -219,8 +220,11 @@ public final class Room {
             effects.append(self.announce(.room(live: true, title: self.title)))
         case .close:
             effects += self.closeRoom(now: now)
-        case .productAdd(let sku, let title, let price, let stock):
-            effects += self.addProduct(sku: sku, title: title, price: price, stock: stock, member: member, ref: ref)
+        case .productAdd(let sku, let title, let price, let stock, let image):
+            effects += self.addProduct(sku: sku, title: title, price: price, stock: stock, image: image, member: member, ref: ref)
+        case .stream(let source):
+            self.stream = source
+            effects.append(self.announce(.stream(source)))
         case .restock(let sku, let qty):
             effects += self.restock(sku: sku, qty: qty, member: member, ref: ref, now: now)
         case .pin(let sku):

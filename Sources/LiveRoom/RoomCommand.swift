@@ -9,7 +9,9 @@ public enum RoomCommand: Equatable, Sendable {
     // Streamer (and admin)
     case open(title: String?)
     case close
-    case productAdd(sku: SKU, title: String, price: Int, stock: Int)
+    case productAdd(sku: SKU, title: String, price: Int, stock: Int, image: String? = nil)
+    /// Sets (or with nil clears) the room's video.
+    case stream(StreamSource?)
     case restock(sku: SKU, qty: Int)
     case pin(sku: SKU?)
     case saleStart(sku: SKU, limit: Int, countdown: Int?, seconds: Int?, paymentWindow: Int = 0)
@@ -34,6 +36,7 @@ public enum RoomCommand: Equatable, Sendable {
         case .open: return "room.open"
         case .close: return "room.close"
         case .productAdd: return "product.add"
+        case .stream: return "stream"
         case .restock: return "product.restock"
         case .pin: return "pin"
         case .saleStart: return "sale.start"
@@ -53,7 +56,7 @@ public enum RoomCommand: Equatable, Sendable {
     var dependsOnSaleClock: Bool {
         switch self {
         case .order, .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop: return true
-        case .comment, .like, .orderCancel, .slowMode, .mute, .unmute, .ban, .unban, .moderatorAdd, .moderatorRemove: return false
+        case .comment, .like, .orderCancel, .stream, .slowMode, .mute, .unmute, .ban, .unban, .moderatorAdd, .moderatorRemove: return false
         }
     }
 
@@ -61,7 +64,7 @@ public enum RoomCommand: Equatable, Sendable {
     var requiredAuthority: Authority {
         switch self {
         case .comment, .like, .order, .orderCancel: return .viewer
-        case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode, .moderatorAdd, .moderatorRemove:
+        case .open, .close, .productAdd, .restock, .pin, .saleStart, .saleStop, .slowMode, .moderatorAdd, .moderatorRemove, .stream:
             return .owner
         case .mute, .unmute, .ban, .unban: return .moderator
         }

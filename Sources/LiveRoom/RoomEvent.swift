@@ -8,6 +8,8 @@ public enum RoomEvent: Equatable, Sendable {
     case room(live: Bool, title: String)
     case product(Product)
     case pin(sku: SKU?)
+    /// The room's video changed (nil: none).
+    case stream(StreamSource?)
     case sale(sku: SKU, sale: FlashSale)
     case stock(sku: SKU, left: Int)
     /// The sampled "someone just bought" ticker, with a masked name.
@@ -38,11 +40,18 @@ public enum RoomEvent: Equatable, Sendable {
         public var recovered: Bool
         public var you: Identity
         public var slowMode: Int
+        public var stream: StreamSource?
+        /// The server's clock (ms since 1970) when the welcome was made: pages count sales down
+        /// on the server's time, whatever their own clock says.
+        public var now: Int64
 
         public init(
             room: String, epoch: String, title: String, live: Bool, viewers: Int, seq: UInt64, pinned: SKU?,
-            products: [Product], comments: [Comment], recovered: Bool, you: Identity, slowMode: Int
+            products: [Product], comments: [Comment], recovered: Bool, you: Identity, slowMode: Int, stream: StreamSource? = nil,
+            now: Int64 = 0
         ) {
+            self.stream = stream
+            self.now = now
             self.room = room
             self.epoch = epoch
             self.title = title

@@ -14,11 +14,14 @@ public struct RoomSnapshot: Equatable, Sendable {
     public var moderators: [String]
     public var banned: [String]
     public var muted: [String: Int64]
+    /// The room's video, if its streamer set one.
+    public var stream: StreamSource?
 
     public init(
         id: String, owner: String, title: String, live: Bool, slowMode: Int, pinned: SKU?, products: [Product],
-        moderators: [String] = [], banned: [String] = [], muted: [String: Int64] = [:]
+        moderators: [String] = [], banned: [String] = [], muted: [String: Int64] = [:], stream: StreamSource? = nil
     ) {
+        self.stream = stream
         self.id = id
         self.owner = owner
         self.title = title
@@ -37,7 +40,7 @@ extension Room {
         RoomSnapshot(
             id: self.id, owner: self.owner, title: self.title, live: self.live, slowMode: self.slowModeSeconds,
             pinned: self.pinned, products: self.allProducts, moderators: self.moderators.sorted(), banned: self.banned.sorted(),
-            muted: self.mutedUntil)
+            muted: self.mutedUntil, stream: self.stream)
     }
 
     /// Rebuilds a room after a restart: stock left = stock − accepted quantity, per-buyer counts of
@@ -58,6 +61,7 @@ extension Room {
         room.live = snapshot.live
         room.slowModeSeconds = snapshot.slowMode
         room.pinned = snapshot.pinned
+        room.stream = snapshot.stream
         room.moderators = Set(snapshot.moderators)
         room.banned = Set(snapshot.banned)
         room.mutedUntil = snapshot.muted.filter { $0.value > now }

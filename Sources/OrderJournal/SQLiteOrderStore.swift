@@ -39,7 +39,10 @@ public final class SQLiteOrderStore: OrderStore {
         self.updateOrder = try self.database.prepare(
             readOnly ? "SELECT 1" : "UPDATE orders SET state = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'accepted'")
         self.upsertRoom = try self.database.prepare(
-            readOnly ? "SELECT 1" : "INSERT OR REPLACE INTO rooms (id, owner, title, live, slowmode, pinned) VALUES (?,?,?,?,?,?)")
+            readOnly
+                ? "SELECT 1"
+                : "INSERT OR REPLACE INTO rooms (id, owner, title, live, slowmode, pinned, stream_url, stream_kind, stream_poster) VALUES (?,?,?,?,?,?,?,?,?)"
+        )
         self.deleteProducts = try self.database.prepare(readOnly ? "SELECT 1" : "DELETE FROM products WHERE room = ?")
         // Moderation rows: kind 'moderator', 'banned' or 'muted' (with `until`).
         self.deleteModeration = try self.database.prepare(readOnly ? "SELECT 1" : "DELETE FROM moderation WHERE room = ?")
@@ -48,7 +51,7 @@ public final class SQLiteOrderStore: OrderStore {
         self.insertProduct = try self.database.prepare(
             readOnly
                 ? "SELECT 1"
-                : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at, payment_window) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                : "INSERT INTO products (room, sku, position, title, price, stock, sale_state, sale_limit, starts_at, ends_at, payment_window, image) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
         )
         self.insertOutbox = try self.database.prepare(
             readOnly ? "SELECT 1" : "INSERT OR IGNORE INTO outbox (event, room, type, body, created_at) VALUES (?,?,?,?,?)")
@@ -63,7 +66,7 @@ public final class SQLiteOrderStore: OrderStore {
     // MARK: - Schema versions
 
     /// The schema this build writes (`PRAGMA user_version`).
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     /// Migration i takes a store from version i to i + 1. Version 0 is a new file — or a store
     /// written before stores had a version (those had the tables of version 1, and perhaps the
@@ -105,6 +108,13 @@ public final class SQLiteOrderStore: OrderStore {
             parked INTEGER NOT NULL DEFAULT 0, last_error TEXT);
         CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox (parked, seq);
         """,
+        // 3 → 4: the room's video (url, kind, poster) and product pictures.
+        """
+        ALTER TABLE rooms ADD COLUMN stream_url TEXT;
+        ALTER TABLE rooms ADD COLUMN stream_kind TEXT;
+        ALTER TABLE rooms ADD COLUMN stream_poster TEXT;
+        ALTER TABLE products ADD COLUMN image TEXT;
+        """,
     ]
 
     public struct NewerStore: Error, CustomStringConvertible {
@@ -138,7 +148,8 @@ public final class SQLiteOrderStore: OrderStore {
             for room in rooms {
                 let s = self.upsertRoom
                 s.bind(1, room.id); s.bind(2, room.owner); s.bind(3, room.title); s.bind(4, Int64(room.live ? 1 : 0))
-                s.bind(5, Int64(room.slowMode)); s.bind(6, room.pinned)
+                s.bind(5, Int64(room.slowMode)); s.bind(6, room.pinned); s.bind(7, room.stream?.url)
+                s.bind(8, room.stream?.kind.rawValue); s.bind(9, room.stream?.poster)
                 try s.run()
                 self.deleteProducts.bind(1, room.id)
                 try self.deleteProducts.run()
@@ -147,7 +158,7 @@ public final class SQLiteOrderStore: OrderStore {
                     p.bind(1, room.id); p.bind(2, product.sku); p.bind(3, Int64(position)); p.bind(4, product.title)
                     p.bind(5, Int64(product.price)); p.bind(6, Int64(product.stock)); p.bind(7, product.sale.state.rawValue)
                     p.bind(8, Int64(product.sale.limit)); p.bind(9, product.sale.startsAt); p.bind(10, product.sale.endsAt)
-                    p.bind(11, Int64(product.sale.paymentWindow))
+                    p.bind(11, Int64(product.sale.paymentWindow)); p.bind(12, product.image)
                     try p.run()
                 }
                 self.deleteModeration.bind(1, room.id)
@@ -267,17 +278,25 @@ public final class SQLiteOrderStore: OrderStore {
     private func load(only id: String?) throws -> [(room: RoomSnapshot, orders: [Order])] {
         var rooms: [RoomSnapshot] = []
         let roomRows = try self.database.prepare(
-            "SELECT id, owner, title, live, slowmode, pinned FROM rooms WHERE ?1 IS NULL OR id = ?1 ORDER BY id")
+            """
+            SELECT id, owner, title, live, slowmode, pinned, stream_url, stream_kind, stream_poster FROM rooms
+            WHERE ?1 IS NULL OR id = ?1 ORDER BY id
+            """)
         roomRows.bind(1, id)
         while try roomRows.step() {
             rooms.append(
                 RoomSnapshot(
                     id: roomRows.string(0) ?? "", owner: roomRows.string(1) ?? "", title: roomRows.string(2) ?? "",
-                    live: roomRows.int(3) == 1, slowMode: Int(roomRows.int(4) ?? 0), pinned: roomRows.string(5), products: []))
+                    live: roomRows.int(3) == 1, slowMode: Int(roomRows.int(4) ?? 0), pinned: roomRows.string(5), products: [],
+                    stream: roomRows.string(6).map {
+                        StreamSource(
+                            url: $0, kind: roomRows.string(7).flatMap(StreamSource.Kind.init(rawValue:)) ?? StreamSource.kind(of: $0),
+                            poster: roomRows.string(8))
+                    }))
         }
         let productRows = try self.database.prepare(
             """
-            SELECT sku, title, price, stock, sale_state, sale_limit, starts_at, ends_at, payment_window FROM products
+            SELECT sku, title, price, stock, sale_state, sale_limit, starts_at, ends_at, payment_window, image FROM products
             WHERE room = ? ORDER BY position
             """)
         let moderationRows = try self.database.prepare("SELECT user, kind, until FROM moderation WHERE room = ? ORDER BY user")
@@ -291,7 +310,7 @@ public final class SQLiteOrderStore: OrderStore {
                 room.products.append(
                     Product(
                         sku: productRows.string(0) ?? "", title: productRows.string(1) ?? "", price: Int(productRows.int(2) ?? 0),
-                        stock: Int(productRows.int(3) ?? 0), sale: sale))
+                        stock: Int(productRows.int(3) ?? 0), sale: sale, image: productRows.string(9)))
             }
             productRows.reset()
             moderationRows.bind(1, room.id)

@@ -9,12 +9,16 @@ final class ClusterCodecTests: XCTestCase {
             id: "farm", owner: "grower \"1\"", title: "冬笋\nlive", live: true, slowMode: 3, pinned: "a",
             products: [
                 Product(
-                    sku: "a", title: "Apples", price: 100, stock: 30, sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil)),
+                    sku: "a", title: "Apples", price: 100, stock: 30,
+                    sale: FlashSale(state: .live, limit: 2, startsAt: 5, endsAt: nil, paymentWindow: 300),
+                    image: "https://cdn.example/a.jpg"),
                 Product(sku: "b", title: "Bamboo", price: 250, stock: 0),
             ],
-            moderators: ["m1"], banned: ["troll"], muted: ["loud": 99, "forever": Int64.max])
+            moderators: ["m1"], banned: ["troll"], muted: ["loud": 99, "forever": Int64.max],
+            stream: StreamSource(url: "https://live.example/farm/whep", kind: .whep, poster: "https://cdn.example/p.jpg"))
         XCTAssertEqual(try ClusterCodec.decodeSnapshot(Array(ClusterCodec.encode(snapshot).utf8)), snapshot)
-        let order = Order(id: "farm-e-1", room: "farm", sku: "a", user: "v", name: "Vi", qty: 2, price: 100, ref: "r1", ts: 1234)
+        let order = Order(
+            id: "farm-e-1", room: "farm", sku: "a", user: "v", name: "Vi", qty: 2, price: 100, ref: "r1", ts: 1234, payBy: 9999)
         XCTAssertEqual(try ClusterCodec.decodeOrder(Array(ClusterCodec.encode(order).utf8)), order)
         let comment = Comment(seq: 41, user: "v", name: "Vi", text: "好吃 \\ \"yes\"", ts: 99)
         XCTAssertEqual(try ClusterCodec.decodeComment(Array(ClusterCodec.encode(comment).utf8)), comment)

@@ -32,6 +32,7 @@ struct WebPagesTests {
             let html = try get(server, "/room/demo")
             #expect(html.headers.contains("Cache-Control: no-cache"))
             #expect(html.headers.contains("Content-Security-Policy: default-src 'self'"))
+            #expect(html.headers.contains("media-src 'self' blob:;"), "no media origin besides this server by default")
             #expect(html.body.contains("<meta charset=\"utf-8\">"))
             let css = try get(server, "/static/app.css")
             #expect(css.headers.contains("Cache-Control: public, max-age=3600"))

@@ -109,6 +109,17 @@ struct ConfigurationTests {
         #expect(config.orders.webhookMaxAttempts == 3 && config.orders.shopToken == "0123456789abcdef")
     }
 
+    @Test func mediaOriginsAreOriginsAndGoIntoThePolicy() throws {
+        #expect(error(#"{"stage": {"media_origins": ["https://cdn.example.com/path"]}}"#)?.key == "stage.media_origins")
+        #expect(error(#"{"stage": {"media_origins": ["cdn.example.com"]}}"#)?.key == "stage.media_origins")
+        #expect(error(#"{"stage": {"media_origins": ["https://x; script-src *"]}}"#)?.key == "stage.media_origins")
+        let config = try load(#"{"stage": {"media_origins": ["https://live.example.com", "http://127.0.0.1:8889"]}}"#)
+        let policy = StaticFiles.contentSecurityPolicy(mediaOrigins: config.stage.mediaOrigins)
+        #expect(policy.contains("media-src 'self' blob: https://live.example.com http://127.0.0.1:8889"))
+        #expect(policy.contains("connect-src 'self' ws: wss: https://live.example.com http://127.0.0.1:8889"))
+        #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe"))
+    }
+
     @Test func sampleConfigFileHasEveryKeyAtItsDefault() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Config/hometown.json")

@@ -19,6 +19,37 @@ struct RoomWireCodecTests {
         return nil
     }
 
+    @Test func theStreamAndProductPicturesAreDecodedAndChecked() throws {
+        #expect(
+            command(#"{"type":"stream","url":"https://live.example.com/farm/index.m3u8"}"#)
+                == .stream(StreamSource(url: "https://live.example.com/farm/index.m3u8", kind: .hls)))
+        #expect(
+            command(#"{"type":"stream","url":"http://127.0.0.1:8889/farm/whep","poster":"https://cdn.example/p.jpg"}"#)
+                == .stream(StreamSource(url: "http://127.0.0.1:8889/farm/whep", kind: .whep, poster: "https://cdn.example/p.jpg")))
+        #expect(
+            command(#"{"type":"stream","url":"https://cdn.example/replay","kind":"file"}"#)
+                == .stream(StreamSource(url: "https://cdn.example/replay", kind: .file)))
+        #expect(command(#"{"type":"stream","url":null}"#) == .stream(nil))
+        for bad in [
+            #"{"type":"stream","url":"javascript:alert(1)"}"#, #"{"type":"stream","url":"https://x/a b"}"#,
+            #"{"type":"stream","url":"https://x/\"onerror"}"#, #"{"type":"stream","url":"https://"}"#,
+            #"{"type":"stream","url":"https://x/y","kind":"rtmp"}"#,
+            #"{"type":"product.add","sku":"a","title":"x","price":1,"stock":1,"image":"data:x"}"#,
+        ] {
+            guard case .failure(let error) = decode(bad) else {
+                Issue.record("accepted \(bad)")
+                continue
+            }
+            #expect(error.code == .badRequest)
+        }
+        #expect(
+            command(#"{"type":"product.add","sku":"a","title":"x","price":1,"stock":1,"image":"https://cdn.example/a.jpg"}"#)
+                == .productAdd(sku: "a", title: "x", price: 1, stock: 1, image: "https://cdn.example/a.jpg"))
+        let event = try JSONParser.parse(RoomWireCodec.encode(.stream(StreamSource(url: "https://x/y.mp4", kind: .file))))
+        #expect(event["type"]?.stringValue == "stream" && event["stream"]?["kind"]?.stringValue == "file")
+        #expect(try JSONParser.parse(RoomWireCodec.encode(.stream(nil)))["stream"] == .null)
+    }
+
     @Test func paymentFieldsAreEncoded() throws {
         let payment = OrderPayment(state: .accepted, payBy: 1_800_000_060_000, checkout: "https://shop.example/pay/farm-e-1")
         let result = try JSONParser.parse(

@@ -14,8 +14,10 @@ struct OrderStoreTests {
     let snapshot = RoomSnapshot(
         id: "r", owner: "seller", title: "冬笋", live: true, slowMode: 3, pinned: "apple",
         products: [
-            Product(sku: "apple", title: "Apples", price: 500, stock: 10, sale: FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))
-        ])
+            Product(
+                sku: "apple", title: "Apples", price: 500, stock: 10, sale: FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99),
+                image: "https://cdn.example/apple.jpg")
+        ], stream: StreamSource(url: "https://live.example/r/index.m3u8", kind: .hls, poster: "https://cdn.example/p.jpg"))
 
     @Test func roomsAndOrdersSurviveReopening() throws {
         let path = makeTemporaryDirectory() + "/hometown.sqlite"
@@ -28,6 +30,10 @@ struct OrderStoreTests {
         #expect(loaded.count == 1)
         #expect(loaded[0].room.title == "冬笋" && loaded[0].room.owner == "seller" && loaded[0].room.slowMode == 3)
         #expect(loaded[0].room.products.first?.sale == FlashSale(state: .live, limit: 2, startsAt: 0, endsAt: 99))
+        #expect(loaded[0].room.products.first?.image == "https://cdn.example/apple.jpg")
+        #expect(
+            loaded[0].room.stream == StreamSource(url: "https://live.example/r/index.m3u8", kind: .hls, poster: "https://cdn.example/p.jpg")
+        )
         #expect(loaded[0].orders == [order(1), order(2)])
     }
 

@@ -83,10 +83,31 @@ const Hometown = (() => {
     close() { this.closed = true; this.socket.close(); }
   }
 
+  /**
+   * The server's clock as this page estimates it, so every viewer's countdown reaches zero at the
+   * same moment whatever their own clock says. Each welcome carries the server's time; the
+   * offset is the largest (server − local) seen, the sample least delayed on its way here.
+   */
+  const ServerClock = {
+    offset: null,
+    sample(serverNow) {
+      if (typeof serverNow !== "number" || serverNow <= 0) return;
+      const offset = serverNow - Date.now();
+      if (this.offset === null || offset > this.offset) this.offset = offset;
+    },
+    now() { return Date.now() + (this.offset || 0); },
+  };
+
+  /** m:ss until `at` (ms, server time), never negative. */
+  function timeLeft(at) {
+    const seconds = Math.max(0, Math.ceil((at - ServerClock.now()) / 1000));
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  }
+
   function newRef() {
     if (crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
-  return { $, el, price, roomFromPath, savedLogin, login, RoomSocket, newRef };
+  return { $, el, price, roomFromPath, savedLogin, login, RoomSocket, newRef, ServerClock, timeLeft };
 })();

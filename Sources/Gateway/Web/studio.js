@@ -1,14 +1,15 @@
 "use strict";
-// The streamer's studio: open/close the room, products, pins, flash sales, the live order stream
-// with running totals, viewers over time, and moderation from the comment list.
+// The streamer's studio: open/close the room, its video (with a preview), products, pins, flash
+// sales, the live order stream with running totals, viewers over time, and moderation.
 (() => {
-  const { $, el, price, roomFromPath, savedLogin, login, RoomSocket } = Hometown;
+  const { $, el, price, roomFromPath, savedLogin, login, RoomSocket, ServerClock, timeLeft } = Hometown;
+  const t = I18n.t;
   const room = roomFromPath();
-  const state = { products: new Map(), order: [], pinned: null, orders: new Map(), viewers: [] };
+  const state = { products: new Map(), order: [], pinned: null, orders: new Map(), viewers: [], live: false, title: room, stream: null };
   let socket = null;
 
   function send(message) {
-    if (!socket || !socket.send(message)) $("#studio-error").textContent = "Not connected";
+    if (!socket || !socket.send(message)) $("#studio-error").textContent = t("notconnected");
   }
 
   function renderProducts() {
@@ -21,23 +22,48 @@
     $("#products").replaceChildren(...state.order.map((sku) => {
       const product = state.products.get(sku);
       const sale = product.sale || { state: "none" };
-      const restock = el("input", { type: "number", min: "1", value: typed.get(sku) || "10", class: "restock-qty", "aria-label": "restock quantity" });
+      const restock = el("input", { type: "number", min: "1", value: typed.get(sku) || "10", class: "restock-qty", "aria-label": t("studio.restock.qty") });
       return el("tr", { "data-sku": sku },
-        el("td", {}, el("strong", { text: product.title }), el("div", { class: "muted", text: sku + (state.pinned === sku ? " · pinned" : "") })),
+        el("td", {}, el("strong", { text: product.title }),
+          el("div", { class: "muted", text: sku + (state.pinned === sku ? " · " + t("studio.pinned") : "") })),
         el("td", { text: price(product.price) }),
         el("td", { text: `${product.left}/${product.stock}` }),
-        el("td", { class: "sale-state", text: sale.state }),
+        el("td", { class: "sale-state", "data-state": sale.state, text: saleText(sale) }),
         el("td", { class: "actions" },
-          el("button", { class: "small secondary", text: "Pin", onclick: () => send({ type: "pin", sku }) }),
-          el("button", { class: "small", id: "start-sale-" + sku, text: "Start sale", onclick: () => startSale(sku) }),
-          el("button", { class: "small secondary", text: "Stop", onclick: () => send({ type: "sale.stop", sku }) }),
+          el("button", { class: "small secondary", "data-action": "pin", text: t("studio.pin"), onclick: () => send({ type: "pin", sku }) }),
+          el("button", { class: "small", id: "start-sale-" + sku, text: t("studio.start"), onclick: () => startSale(sku) }),
+          el("button", { class: "small secondary", text: t("studio.stop"), onclick: () => send({ type: "sale.stop", sku }) }),
           restock,
-          el("button", { class: "small secondary", text: "Restock", onclick: () => send({ type: "product.restock", sku, qty: Number(restock.value) }) })));
+          el("button", { class: "small secondary", text: t("studio.restock"), onclick: () => send({ type: "product.restock", sku, qty: Number(restock.value) }) })));
     }));
     if (focused) {
       const box = document.querySelector(`#products tr[data-sku="${CSS.escape(focused)}"] .restock-qty`);
       if (box) box.focus();
     }
+  }
+
+  function saleText(sale) {
+    switch (sale.state) {
+      case "scheduled": return t("sale.starts", { t: timeLeft(sale.starts_at) });
+      case "live": return t("sale.live");
+      case "sold_out": return t("sale.soldout");
+      case "ended": return t("sale.ended");
+      default: return "—";
+    }
+  }
+
+  // --- the room's video, with a preview of what viewers will get ---
+  function renderStream() {
+    const stream = state.stream;
+    $("#stream-url").value = stream ? stream.url : $("#stream-url").value;
+    const preview = $("#preview");
+    preview.classList.toggle("hide", !stream || stream.kind === "whep");
+    if (stream && stream.kind !== "whep" && preview.getAttribute("src") !== stream.url) {
+      preview.src = stream.url;
+      preview.poster = stream.poster || "";
+      preview.play().catch(() => {});
+    }
+    if (!stream) { preview.removeAttribute("src"); preview.load(); }
   }
 
   function startSale(sku) {
@@ -55,11 +81,10 @@
   // accepted orders of sales without a payment window (those are final).
   function isUnpaid(order) { return order.state === "accepted" && order.pay_by != null; }
   function stateText(order) {
-    if (order.state === "paid") return "paid · 已付款";
-    if (order.state === "cancelled") return `cancelled (${order.reason}) · 已取消`;
-    if (!isUnpaid(order)) return "accepted · 已下单";
-    const seconds = Math.max(0, Math.ceil((order.pay_by - Date.now()) / 1000));
-    return `unpaid · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")} left to pay · 待付款`;
+    if (order.state === "paid") return t("order.paid");
+    if (order.state === "cancelled") return t("order.cancelled", { reason: order.reason });
+    if (!isUnpaid(order)) return t("order.accepted");
+    return t("order.unpaid", { t: timeLeft(order.pay_by) });
   }
   function renderTotals() {
     let units = 0, revenue = 0, unpaid = 0, unpaidAmount = 0, cancelled = 0;
@@ -104,15 +129,16 @@
     const list = $("#comments");
     list.append(el("li", {},
       el("span", { class: "who", text: comment.name }), comment.text, " ",
-      el("button", { class: "small secondary", text: "Mute", onclick: () => send({ type: "mute", user: comment.user, seconds: 300 }) }),
+      el("button", { class: "small secondary", text: t("studio.mute"), onclick: () => send({ type: "mute", user: comment.user, seconds: 300 }) }),
       " ",
-      el("button", { class: "small secondary", text: "Ban", onclick: () => send({ type: "ban", user: comment.user }) })));
+      el("button", { class: "small secondary", text: t("studio.ban"), onclick: () => send({ type: "ban", user: comment.user }) })));
     while (list.children.length > 200) list.firstChild.remove();
     list.scrollTop = list.scrollHeight;
   }
 
   function recordViewers(count) {
-    $("#viewers").textContent = count;
+    state.viewerCount = count;
+    $("#viewers").textContent = t("viewers", { n: count });
     state.viewers.push(count);
     if (state.viewers.length > 120) state.viewers.shift();
     const max = Math.max(1, ...state.viewers);
@@ -122,14 +148,19 @@
   }
 
   function setLive(live, title) {
-    $("#live-badge").textContent = live ? "LIVE" : "offline";
+    state.live = live;
+    if (title) state.title = title;
+    $("#live-badge").textContent = t(live ? "live" : "offline");
     $("#live-badge").classList.toggle("live", live);
-    if (title) $("#title").textContent = "Studio · " + title;
+    $("#title").textContent = t("studio") + " · " + state.title;
   }
 
   function onMessage(message) {
     switch (message.type) {
       case "welcome":
+        ServerClock.sample(message.now);
+        state.stream = message.stream;
+        renderStream();
         for (const id of ["#room-card", "#orders-card", "#audience-card"]) $(id).classList.remove("hide");
         $("#login-card").classList.add("hide");
         state.products = new Map(message.products.map((product) => [product.sku, product]));
@@ -141,6 +172,7 @@
         message.comments.forEach(addComment);
         break;
       case "room": setLive(message.live, message.title); break;
+      case "stream": state.stream = message.stream; renderStream(); break;
       case "product":
         if (!state.products.has(message.sku)) state.order.push(message.sku);
         state.products.set(message.sku, message);
@@ -159,11 +191,27 @@
 
   function connect(token) {
     socket = new RoomSocket(room, token, onMessage, (status) => {
-      $("#connection").textContent = status === "open" ? "" : status;
+      $("#connection").textContent = status === "open" ? "" : t("conn." + status);
     });
   }
 
-  $("#title").textContent = "Studio · " + room;
+  I18n.init(() => {
+    setLive(state.live);
+    renderProducts();
+    if (state.viewerCount !== undefined) $("#viewers").textContent = t("viewers", { n: state.viewerCount });
+    for (const order of state.orders.values()) renderOrder(order);
+  });
+  setLive(false);
+  $("#stream-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const url = $("#stream-url").value.trim();
+    if (!url) return send({ type: "stream", url: null });
+    const message = { type: "stream", url };
+    if ($("#stream-kind").value) message.kind = $("#stream-kind").value;
+    if ($("#stream-poster").value.trim()) message.poster = $("#stream-poster").value.trim();
+    send(message);
+  });
+  $("#clear-stream").addEventListener("click", () => { $("#stream-url").value = ""; send({ type: "stream", url: null }); });
   $("#login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try { connect((await login($("#login-name").value.trim(), "streamer", room)).token); }
@@ -180,6 +228,7 @@
     send({
       type: "product.add", sku: $("#add-sku").value.trim(), title: $("#add-title").value.trim(),
       price: Math.round(Number($("#add-price").value) * 100), stock: Number($("#add-stock").value),
+      ...($("#add-image").value.trim() ? { image: $("#add-image").value.trim() } : {}),
     });
     event.target.reset();
   });
