@@ -120,7 +120,10 @@ final class Payer: @unchecked Sendable {
                 // In time when sent, but the room could not be reached until after the deadline
                 // (it was moving between nodes): refused like any late payment — both sides agree.
                 return "retried_past_deadline_refused"
-            case (503, _): usleep(500_000)
+            case (503, _), (0, _):
+                // The room is moving, or no answer came (the node died with the request): the same
+                // payment again, on the next node — paying is idempotent.
+                usleep(500_000)
             default: return "unexpected: late=\(payment.late) HTTP \(status) state=\(order?["state"]?.stringValue ?? "-")"
             }
         }

@@ -258,7 +258,12 @@ final class RoomRunner: Sendable {
         for (index, effect) in effects.enumerated() {
             switch effect {
             case .persist(let snapshot):
-                if let cluster = self.cluster, let token = handle.state.lease?.token {
+                if let cluster = self.cluster {
+                    // Without the lease nothing is stored, so nothing is said: the change is undone.
+                    guard let token = handle.state.lease?.token else {
+                        self.perform(handle.room.saveFailed(now: WallClock.nowMillis()), handle)
+                        return
+                    }
                     self.persistInRedis(snapshot, token: token, cluster, rest: Array(effects[(index + 1)...]), handle)
                     return
                 }
@@ -354,7 +359,12 @@ final class RoomRunner: Sendable {
     /// New order states (paid, cancelled) become durable like new orders, in the journal's next
     /// group commit (with their webhook events), before the room applies them.
     private func update(_ orders: [Order], _ handle: RoomHandle) {
-        if let cluster = self.cluster, let token = handle.state.lease?.token {
+        if let cluster = self.cluster {
+            // Stored only under the lease; without it nothing changes (the deadline is watched again).
+            guard let token = handle.state.lease?.token else {
+                self.perform(handle.room.orderUpdatesFailed(orders, now: WallClock.nowMillis()), handle)
+                return
+            }
             for order in orders { self.updateInRedis(order, token: token, cluster, handle) }
             return
         }
@@ -388,6 +398,12 @@ final class RoomRunner: Sendable {
     }
 
     private func commit(_ order: Order, _ handle: RoomHandle) {
+        if self.cluster != nil && handle.state.lease == nil {
+            // A cluster room stores only under its lease; without it the order is not taken.
+            self.metrics.ordersUnavailable.increment()
+            self.perform(handle.room.orderFailed(order, now: WallClock.nowMillis()), handle)
+            return
+        }
         if let cluster = self.cluster, let token = handle.state.lease?.token {
             let started = MonotonicClock.now()
             cluster.store.record(order, token: token) { result in
@@ -546,7 +562,10 @@ final class RoomRunner: Sendable {
     /// Once per tick for a room run here in cluster mode: the lease is renewed on time (or the
     /// room given up when it ran out), and members of nodes that stopped beating leave.
     private func clusterTick(_ handle: RoomHandle) -> Bool {
-        guard let cluster = self.cluster, var lease = handle.state.lease else { return true }
+        guard let cluster = self.cluster else { return true }
+        // Placed on its loop but its lease not yet handed over (`host` sets it in a task of its
+        // own): the room's clock waits, or an expiry could run with nowhere to store it.
+        guard var lease = handle.state.lease else { return false }
         let now = MonotonicClock.millis()
         guard lease.isValid(at: now) else {
             self.giveUp(handle, reason: "room lease expired", release: false)

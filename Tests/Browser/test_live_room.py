@@ -148,6 +148,31 @@ def text_in(selector, text):
     return EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text)
 
 
+def open_studio(driver, base, room, streamer, title):
+    """Signs in to the room's studio as its streamer and opens the room."""
+    driver.get(f"{base}/studio/{room}")
+    wait(driver, EC.visibility_of_element_located((By.ID, "login-name"))).send_keys(streamer)
+    driver.find_element(By.ID, "login-submit").click()
+    wait(driver, EC.visibility_of_element_located((By.ID, "room-title"))).send_keys(title)
+    driver.find_element(By.ID, "open-room").click()
+    wait(driver, text_in("#live-badge", "LIVE"))
+
+
+def add_product(driver, sku, title, price, stock):
+    """Adds a product in the studio and waits for its row."""
+    for field, value in (("add-sku", sku), ("add-title", title), ("add-price", price), ("add-stock", stock)):
+        driver.find_element(By.ID, field).send_keys(value)
+    driver.find_element(By.ID, "add-product").click()
+    wait(driver, EC.element_to_be_clickable((By.ID, "start-sale-" + sku)))
+
+
+def pin_and_start(driver, sku):
+    """Pins a product and starts its sale with the form's settings; waits until it is live (or scheduled)."""
+    click(driver, By.CSS_SELECTOR, f"tr[data-sku='{sku}'] button[data-action='pin']")
+    wait(driver, text_in(f"tr[data-sku='{sku}']", "pinned"))
+    click(driver, By.ID, "start-sale-" + sku)
+
+
 def join_room(driver, base, room, name):
     driver.get(f"{base}/room/{room}")
     wait(driver, EC.visibility_of_element_located((By.ID, "login-name"))).send_keys(name)
@@ -181,28 +206,16 @@ def test_a_flash_sale_in_real_browsers(server, media):
         # The streamer opens the room, adds a product with stock 3 and starts the sale.
         studio = browser()
         drivers.append(studio)
-        studio.get(f"{server}/studio/{room}")
-        wait(studio, EC.visibility_of_element_located((By.ID, "login-name"))).send_keys("老王 Lao Wang")
-        studio.find_element(By.ID, "login-submit").click()
-        wait(studio, EC.visibility_of_element_located((By.ID, "room-title"))).send_keys("冬笋直播 Winter bamboo")
-        studio.find_element(By.ID, "open-room").click()
-        wait(studio, text_in("#live-badge", "LIVE"))
+        open_studio(studio, server, room, "老王 Lao Wang", "冬笋直播 Winter bamboo")
         # The room's video: the clip from the media origin; the studio previews it.
         studio.find_element(By.ID, "stream-url").send_keys(media + "/clip.webm")
         studio.find_element(By.ID, "set-stream").click()
         wait(studio, lambda d: d.execute_script("const v = document.getElementById('preview'); return v.currentTime > 0.3"))
-        studio.find_element(By.ID, "add-sku").send_keys("bamboo")
-        studio.find_element(By.ID, "add-title").send_keys("冬笋 Winter bamboo shoots")
-        studio.find_element(By.ID, "add-price").send_keys("39.90")
-        studio.find_element(By.ID, "add-stock").send_keys("3")
-        studio.find_element(By.ID, "add-product").click()
-        wait(studio, EC.element_to_be_clickable((By.ID, "start-sale-bamboo")))
+        add_product(studio, "bamboo", "冬笋 Winter bamboo shoots", "39.90", "3")
         limit = studio.find_element(By.ID, "sale-limit")
         limit.clear()
         limit.send_keys("1")
-        click(studio, By.CSS_SELECTOR, "tr[data-sku='bamboo'] button[data-action='pin']")
-        wait(studio, text_in("tr[data-sku='bamboo']", "pinned"))
-        click(studio, By.ID, "start-sale-bamboo")
+        pin_and_start(studio, "bamboo")
         wait(studio, EC.text_to_be_present_in_element_attribute(
             (By.CSS_SELECTOR, "tr[data-sku='bamboo'] .sale-state"), "data-state", "live"))
 
@@ -259,18 +272,11 @@ def test_a_flash_sale_in_real_browsers(server, media):
 
         # A sale with a payment window: Dave's order waits for payment, the studio shows it unpaid
         # with its time left; Dave cancels it and the unit goes back on sale for everyone.
-        studio.find_element(By.ID, "add-sku").send_keys("orange")
-        studio.find_element(By.ID, "add-title").send_keys("脐橙 Navel oranges")
-        studio.find_element(By.ID, "add-price").send_keys("29.90")
-        studio.find_element(By.ID, "add-stock").send_keys("1")
-        studio.find_element(By.ID, "add-product").click()
-        wait(studio, EC.element_to_be_clickable((By.ID, "start-sale-orange")))
+        add_product(studio, "orange", "脐橙 Navel oranges", "29.90", "1")
         window = studio.find_element(By.ID, "sale-window")
         window.clear()
         window.send_keys("600")
-        click(studio, By.CSS_SELECTOR, "tr[data-sku='orange'] button[data-action='pin']")
-        wait(studio, text_in("tr[data-sku='orange']", "pinned"))
-        click(studio, By.ID, "start-sale-orange")
+        pin_and_start(studio, "orange")
         wait(studio, EC.text_to_be_present_in_element_attribute(
             (By.CSS_SELECTOR, "tr[data-sku='orange'] .sale-state"), "data-state", "live"))
         wait(dave, text_in("#pinned-title", "Navel oranges"))
@@ -304,16 +310,8 @@ def test_pages_whose_clocks_differ_open_a_sale_together(server):
     try:
         studio = browser()
         drivers.append(studio)
-        studio.get(f"{server}/studio/{room}")
-        wait(studio, EC.visibility_of_element_located((By.ID, "login-name"))).send_keys("Clock keeper")
-        studio.find_element(By.ID, "login-submit").click()
-        wait(studio, EC.visibility_of_element_located((By.ID, "room-title"))).send_keys("Countdown")
-        studio.find_element(By.ID, "open-room").click()
-        wait(studio, text_in("#live-badge", "LIVE"))
-        for field, value in (("add-sku", "apple"), ("add-title", "Apples"), ("add-price", "5"), ("add-stock", "50")):
-            studio.find_element(By.ID, field).send_keys(value)
-        studio.find_element(By.ID, "add-product").click()
-        wait(studio, EC.element_to_be_clickable((By.ID, "start-sale-apple")))
+        open_studio(studio, server, room, "Clock keeper", "Countdown")
+        add_product(studio, "apple", "Apples", "5", "50")
         click(studio, By.CSS_SELECTOR, "tr[data-sku='apple'] button[data-action='pin']")
         wait(studio, text_in("tr[data-sku='apple']", "pinned"))
         right, fast = browser(), browser(390, 844, clock_offset_ms=5 * 60 * 1000)
