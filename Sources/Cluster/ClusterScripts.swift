@@ -5,14 +5,15 @@ import COpenSSL
 /// Loaded with SCRIPT LOAD on every (re)connect and called by SHA (EVALSHA).
 public enum ClusterScripts {
     /// KEYS: lease, fence. ARGV: node, boot, ttl ms.
-    /// Free, or held by this same node (an earlier life of it, or a room it gave up and asks for
-    /// again: it knows it no longer runs it): a new token, the lease, `{1, token}`.
-    /// Held by another node: `{0, holder}`.
+    /// Free, or held by an earlier life of this node (it knows it no longer runs the room): a new
+    /// token, the lease, `{1, token}`. Held by another node — or by this very life of this node,
+    /// which runs the room already (a second grant would fence the owner it just made) —
+    /// `{0, holder}`.
     public static let acquire = """
         local current = redis.call('GET', KEYS[1])
         if current then
-          local node = string.match(current, '^(.*)|.*|%d+$')
-          if node ~= ARGV[1] then return {0, current} end
+          local node, boot = string.match(current, '^(.*)|(.*)|%d+$')
+          if node ~= ARGV[1] or boot == ARGV[2] then return {0, current} end
         end
         local token = redis.call('INCR', KEYS[2])
         redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2] .. '|' .. token, 'PX', ARGV[3])

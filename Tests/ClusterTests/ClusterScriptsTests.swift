@@ -55,6 +55,8 @@ final class ClusterScriptsTests: XCTestCase {
         XCTAssertEqual(
             try self.eval(ClusterScripts.renew, keys: [ClusterKeys.lease("r"), ClusterKeys.fence("r")], ["b|b|2", "60000", "2"]).integer, 1)
         XCTAssertEqual(try self.acquire("b", boot: "c").array?.map(\.string), ["1", "3"])
+        // The same life asking again gets no second grant (it would fence the owner it just made).
+        XCTAssertEqual(try self.acquire("b", boot: "c").array?.map(\.string), ["0", "b|c|3"])
         XCTAssertEqual(try self.record(2, "stale life").errorMessage?.hasSuffix("FENCED"), true)
     }
 

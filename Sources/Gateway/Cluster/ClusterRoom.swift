@@ -230,9 +230,19 @@ final class ClusterRoom: @unchecked Sendable {
                     cluster.metrics.leaseChanges.increment("acquired")
                     gate.takeOver(lease)
                 case .held(let holder):
+                    gate.failures = 0
+                    if let owner = leaseHolderNode(holder), owner.node == cluster.node, owner.boot == cluster.boot {
+                        // This node holds the lease: the room runs here (taken by this gate in an
+                        // earlier turn), or is being rebuilt, or was given up with the lease not yet
+                        // released. Use it when it is here; otherwise ask again shortly.
+                        if let handle = cluster.directory.handle(for: gate.id) {
+                            gate.mode = .local(handle)
+                            return gate.runWaiting()
+                        }
+                        return gate.retryLater()
+                    }
                     // The last owner is gone but its lease has not run out: members wait (their
                     // joins queued here) and we ask again until it has.
-                    gate.failures = 0
                     guard holder != gate.deadHolder, let owner = leaseHolderNode(holder) else { return gate.retryLater() }
                     gate.follow(node: owner.node, holder: holder)
                 case .failed:
