@@ -43,7 +43,10 @@ public final class GroupCommitJournal: @unchecked Sendable {
     }
 
     public func start() {
-        self.thread = Threads.start { self.run() }
+        let thread = Threads.start { self.run() }
+        pthread_mutex_lock(&self.mutex)
+        self.thread = thread
+        pthread_mutex_unlock(&self.mutex)
     }
 
     /// Queues an order; `completion` runs on the writer thread once it is durable (true) or the
@@ -88,13 +91,16 @@ public final class GroupCommitJournal: @unchecked Sendable {
     }
 
     /// Commits what is queued and stops the writer (graceful shutdown).
+    /// Safe to call more than once and from several threads at once (a drain and a shutdown):
+    /// the writer is joined by exactly one of them.
     public func stop() {
         pthread_mutex_lock(&self.mutex)
         self.stopping = true
         pthread_cond_signal(&self.condition)
-        pthread_mutex_unlock(&self.mutex)
-        if let thread = self.thread { pthread_join(thread, nil) }
+        let thread = self.thread
         self.thread = nil
+        pthread_mutex_unlock(&self.mutex)
+        if let thread { pthread_join(thread, nil) }
     }
 
     private func run() {

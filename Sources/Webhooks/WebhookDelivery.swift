@@ -89,19 +89,22 @@ public final class WebhookDelivery: @unchecked Sendable {
     }
 
     public func start() {
-        for _ in 0..<max(1, self.settings.workers) {
-            self.threads.append(Threads.start { self.work() })
-        }
+        let started = (0..<max(1, self.settings.workers)).map { _ in Threads.start { self.work() } }
+        pthread_mutex_lock(&self.mutex)
+        self.threads = started
+        pthread_mutex_unlock(&self.mutex)
     }
 
     /// Stops the threads after their attempts in flight (what is left is delivered after a restart).
+    /// Safe to call more than once, from several threads at once: each thread is joined once.
     public func stop() {
         pthread_mutex_lock(&self.mutex)
         self.stopping = true
         pthread_cond_broadcast(&self.condition)
-        pthread_mutex_unlock(&self.mutex)
-        for thread in self.threads { pthread_join(thread, nil) }
+        let threads = self.threads
         self.threads = []
+        pthread_mutex_unlock(&self.mutex)
+        for thread in threads { pthread_join(thread, nil) }
     }
 
     /// New events were committed (the journal's `afterOrders`).
