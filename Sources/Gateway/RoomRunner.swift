@@ -134,7 +134,9 @@ final class RoomRunner: Sendable {
         }
         let handle = self.directory.place(room)
         let isNew = stored.snapshot == nil
-        handle.loop.execute {
+        // The lease goes with the room at once when this is the room's loop: work for the room
+        // that runs inline here must never find it without its lease.
+        let handOver: @Sendable () -> Void = {
             let state = handle.state
             state.lease = lease
             state.gate = gate
@@ -157,6 +159,7 @@ final class RoomRunner: Sendable {
                 }
             }
         }
+        if handle.loop.inLoop { handOver() } else { handle.loop.execute(handOver) }
         return handle
     }
 

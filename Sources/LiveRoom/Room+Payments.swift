@@ -123,17 +123,18 @@ extension Room {
         return effects
     }
 
-    /// The new states could not be stored: nothing changed. Whoever asked hears `unavailable`
-    /// (and may retry); an unpaid order's deadline is watched again.
+    /// The new states could not be stored: nothing changed. Whoever asked — and whatever waited
+    /// for this order — hears `unavailable` (and may retry); an unpaid order's deadline is watched
+    /// again by the clock. (Nothing is retried here: a store that just failed would fail again,
+    /// and a retry started from its own failure would never end.)
     public func orderUpdatesFailed(_ orders: [Order], now: Int64) -> [RoomEffect] {
         var effects: [RoomEffect] = []
         for order in orders {
             guard let update = self.updating.removeValue(forKey: order.id) else { continue }
-            for requester in update.askedBy { effects += self.answer(requester, .unavailable) }
+            for requester in update.askedBy + update.queued.map(\.1) { effects += self.answer(requester, .unavailable) }
             if let current = self.order(id: order.id), current.state == .accepted, let payBy = current.payBy {
                 self.deadlines.push(payBy, order.id)
             }
-            for (change, requester) in update.queued { effects += self.request(change, order: order.id, by: requester, now: now) }
         }
         return self.sealed(effects)
     }

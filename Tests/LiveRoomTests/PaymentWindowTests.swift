@@ -171,6 +171,21 @@ struct PaymentWindowTests {
         #expect(p.inFlight.count == 1 && p.inFlight[0][0].reason == .expired)
     }
 
+    @Test func aFailedChangeAnswersWhatWaitedAndRetriesNothingByItself() throws {
+        let p = PaymentFixture(window: 60)
+        let order = try #require(p.buy("a", ref: "r1"))
+        p.f.advance(ms: 60_000)
+        // Past the deadline: the payment waits for the expiry, which cannot be stored.
+        let ticket = p.shop(.pay, order.id)
+        p.store(works: false)
+        #expect(p.shopAnswers[ticket] == .unavailable)
+        #expect(p.inFlight.isEmpty, "no new change started from the failure")
+        #expect(p.room.order(id: order.id)?.state == .accepted)
+        // The clock tries the expiry again on its next tick.
+        _ = p.tick()
+        #expect(p.inFlight.count == 1 && p.inFlight[0][0].reason == .expired)
+    }
+
     @Test func buyerCancelRacingShopCancelResolvesOnceAndGivesStockBackOnce() throws {
         let p = PaymentFixture(stock: 3, limit: 3, window: 60)
         let order = try #require(p.buy("a", qty: 2, ref: "r1"))
