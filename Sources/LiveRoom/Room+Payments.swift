@@ -10,9 +10,6 @@ extension Room {
     /// worked off over a few ticks instead of in one long step of the loop.
     static let maxExpiriesPerTick = 2000
 
-    /// Orders accepted and not yet paid, within their window or about to expire.
-    public var unpaidOrderCount: Int { self.acceptedOrders.values.reduce(0) { $0 + ($1.state == .accepted && $1.payBy != nil ? 1 : 0) } }
-
     /// An accepted (or paid, or cancelled) order of this room by its id.
     public func order(id: String) -> Order? {
         guard let key = self.orderKeys[id] else { return nil }
